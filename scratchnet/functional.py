@@ -1,0 +1,97 @@
+"""The functional API: thin functions over the ops in ``scratchnet/ops`` (like ``torch.nn.functional``)."""
+
+from . import ops
+from .tensor import Tensor
+
+
+def relu(x):
+    return ops.ReLU.apply(x)
+
+
+def sigmoid(x):
+    return ops.Sigmoid.apply(x)
+
+
+def tanh(x):
+    return ops.Tanh.apply(x)
+
+
+def softmax(x, axis=-1):
+    return ops.Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return ops.LogSoftmax.apply(x, axis=axis)
+
+
+def exp(x):
+    return ops.Exp.apply(x)
+
+
+def log(x):
+    return ops.Log.apply(x)
+
+
+def abs(x):  # noqa: A001  (mirrors numpy.abs)
+    return ops.Abs.apply(x)
+
+
+def clip(x, low=None, high=None):
+    return ops.Clip.apply(x, low=low, high=high)
+
+
+def maximum(a, b):
+    return ops.Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    return ops.Minimum.apply(a, b)
+
+
+def where(condition, a, b):
+    """``a`` where ``condition`` (a boolean array or Tensor, no gradient) holds, else ``b``."""
+    if isinstance(condition, Tensor):
+        condition = condition.data
+    return ops.Where.apply(a, b, condition=condition)
+
+
+def matmul(a, b):
+    return ops.MatMul.apply(a, b)
+
+
+def linear(x, weight, bias):
+    """x (N, in) @ weight (in, out) + bias (out,) -> (N, out), as one fused op."""
+    return ops.Linear.apply(x, weight, bias)
+
+
+def conv2d(x, weight, bias, stride=1, padding=0):
+    """x (N, C, H, W), weight (F, C, kh, kw), bias (F,) -> (N, F, Ho, Wo). See ops/conv.py."""
+    return ops.Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
+
+
+def max_pool2d(x, kernel_size=2, stride=None):
+    """x (N, C, H, W) -> (N, C, Ho, Wo), max over kernel_size windows. See ops/pool.py."""
+    return ops.MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride)
+
+
+def dropout(x, p=0.5, training=True):
+    """Inverted dropout; the identity when not training or when p == 0."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
+    return ops.Dropout.apply(x, p=p)
+
+
+def flatten(x, start_dim=1):
+    return x.flatten(start_dim)
+
+
+def binary_cross_entropy_with_logits(logits, target):
+    return ops.BCEWithLogits.apply(logits, target)
+
+
+def cross_entropy(logits, labels):
+    """Mean softmax cross-entropy of logits (N, C) against integer labels (N,)."""
+    labels = labels.data if isinstance(labels, Tensor) else labels
+    return ops.CrossEntropy.apply(logits, labels=labels)

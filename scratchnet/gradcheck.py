@@ -1,0 +1,83 @@
+"""Numerical gradient checking: compare autograd's gradients with central differences.
+
+For f mapping tensors to a tensor, pick a random direction (cotangent) u of f's output shape and
+check the scalar  phi(inputs) = sum(u * f(inputs)):
+
+    analytic:   d phi / d x_k   from  f(inputs).backward(u)
+    numerical: (phi(x_k + eps) - phi(x_k - eps)) / (2 eps)     for every element x_k
+
+A random u tests the whole vector-Jacobian product, not only the sum of its rows. Done in float64,
+where eps = 1e-6 leaves an error around 1e-10, so the tolerances can be tight.
+"""
+
+from __future__ import annotations
+
+from . import backend
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """Autograd's gradient disagrees with the numerical one."""
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exception=True):
+    """Check ``fn(*inputs)``'s gradients with respect to every input that requires grad.
+
+    ``inputs``: a Tensor or a sequence of them (float64 advised; float32 raises, being too coarse).
+    Returns True when every gradient matches within ``|analytic - numerical| <= atol + rtol*|numerical|``;
+    otherwise raises ``GradcheckError`` naming the input, the worst element and both values (or
+    returns False with ``raise_exception=False``). Inputs are never modified.
+    """
+    np = backend.np
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+    for t in checked:
+        if t.dtype != np.float64:
+            raise ValueError(f"gradcheck needs float64 inputs (got {t.dtype}): float32 rounding swamps eps")
+
+    out = fn(*inputs)
+    direction = np.random.default_rng(seed).standard_normal(out.shape)
+    u = backend.as_array(direction, out.dtype)
+
+    def phi():
+        return float((fn(*inputs).data * u).sum())
+
+    for t in checked:
+        t.grad = None
+    out.backward(u)
+    originals = [t.data.copy() for t in checked]
+
+    for number, (t, original) in enumerate(zip(checked, originals)):
+        analytic = backend.to_numpy(t.grad) if t.grad is not None else np.zeros(t.shape)
+        if analytic.shape != t.shape:
+            return _fail(f"input {number}: gradient shape {analytic.shape} != input shape {t.shape}", raise_exception)
+        numerical = np.zeros(t.shape)
+        flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input in place
+        for k in range(flat.size):
+            value = flat[k].item()
+            flat[k] = value + eps
+            plus = phi()
+            flat[k] = value - eps
+            minus = phi()
+            flat[k] = value
+            numerical.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        error = np.abs(analytic - numerical) - (atol + rtol * np.abs(numerical))
+        if (error > 0).any() or not np.isfinite(analytic).all():
+            worst = np.unravel_index(np.nanargmax(np.where(np.isfinite(error), error, np.inf)), t.shape)
+            return _fail(
+                f"input {number} (shape {t.shape}): gradient mismatch at index {worst}: "
+                f"analytic {analytic[worst]:.6g}, numerical {numerical[worst]:.6g} "
+                f"(atol {atol}, rtol {rtol})",
+                raise_exception,
+            )
+        if not bool((t.data == original).all()):
+            return _fail(f"input {number} was modified by the check", raise_exception)
+    return True
+
+
+def _fail(message, raise_exception):
+    if raise_exception:
+        raise GradcheckError(message)
+    return False

@@ -1,0 +1,11 @@
+"""Layers and containers, in the shape PyTorch users know (``Module``, ``Sequential``) with Keras'
+``summary()``."""
+
+from . import init
+from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sigmoid, Softmax, Tanh
+from .module import Module, Parameter, Sequential
+
+__all__ = [
+    "Conv2D", "Dense", "Dropout", "Flatten", "MaxPool2D", "Module", "Parameter", "ReLU",
+    "Sequential", "Sigmoid", "Softmax", "Tanh", "init",
+]

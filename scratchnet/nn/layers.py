@@ -1,0 +1,158 @@
+"""The layers. Each checks its input's shape and says clearly what it expected."""
+
+from __future__ import annotations
+
+from .. import functional as F
+from ..tensor import Tensor
+from . import init
+from .module import Module, Parameter
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _shape_error(layer, got, expected):
+    return ValueError(f"{layer} got input of shape {tuple(got)}, expected {expected}")
+
+
+class Dense(Module):
+    """Fully connected: y = x W + b.  x (N, in_features) -> y (N, out_features).
+
+    weight (in_features, out_features), Glorot-uniform; bias (out_features,), zeros.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"Dense: {name} must be a positive integer, got {value!r}")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(init.glorot_uniform((in_features, out_features), in_features, out_features))
+        self.bias = Parameter(init.zeros((out_features,))) if bias else None
+
+    def forward(self, x):
+        x = _as_tensor(x)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise _shape_error(repr(self), x.shape, f"(batch, {self.in_features})")
+        if self.bias is None:
+            return x @ self.weight
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"{self.in_features}, {self.out_features}"
+
+
+class Conv2D(Module):
+    """2-D convolution, NCHW.  x (N, in_channels, H, W) -> (N, out_channels, Ho, Wo).
+
+    weight (out_channels, in_channels, k, k), Glorot-uniform with fan_in = in*k*k and
+    fan_out = out*k*k (as Keras); bias (out_channels,), zeros.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0):
+        super().__init__()
+        for name, value, low in (("in_channels", in_channels, 1), ("out_channels", out_channels, 1),
+                                 ("kernel_size", kernel_size, 1), ("stride", stride, 1), ("padding", padding, 0)):
+            if not isinstance(value, int) or value < low:
+                raise ValueError(f"Conv2D: {name} must be an integer >= {low}, got {value!r}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        k2 = kernel_size * kernel_size
+        self.weight = Parameter(init.glorot_uniform((out_channels, in_channels, kernel_size, kernel_size),
+                                                    in_channels * k2, out_channels * k2))
+        self.bias = Parameter(init.zeros((out_channels,)))
+
+    def forward(self, x):
+        x = _as_tensor(x)
+        k, p = self.kernel_size, self.padding
+        if x.ndim != 4 or x.shape[1] != self.in_channels or min(x.shape[2:]) + 2 * p < k:
+            raise _shape_error(repr(self), x.shape,
+                               f"(batch, {self.in_channels}, H, W) with H, W >= {k - 2 * p}")
+        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=p)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")
+
+
+class MaxPool2D(Module):
+    """Max pooling, NCHW: (N, C, H, W) -> (N, C, (H-k)//s+1, (W-k)//s+1); stride defaults to k."""
+
+    def __init__(self, kernel_size: int = 2, stride: int | None = None):
+        super().__init__()
+        if not isinstance(kernel_size, int) or kernel_size < 1:
+            raise ValueError(f"MaxPool2D: kernel_size must be a positive integer, got {kernel_size!r}")
+        if stride is not None and (not isinstance(stride, int) or stride < 1):
+            raise ValueError(f"MaxPool2D: stride must be a positive integer or None, got {stride!r}")
+        self.kernel_size, self.stride = kernel_size, stride or kernel_size
+
+    def forward(self, x):
+        x = _as_tensor(x)
+        if x.ndim != 4 or min(x.shape[2:]) < self.kernel_size:
+            raise _shape_error(repr(self), x.shape, f"(batch, C, H, W) with H, W >= {self.kernel_size}")
+        return F.max_pool2d(x, self.kernel_size, self.stride)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class Dropout(Module):
+    """Inverted dropout with drop probability p in training mode; the identity in eval mode."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(_as_tensor(x), self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1*d2*...)."""
+
+    def forward(self, x):
+        x = _as_tensor(x)
+        if x.ndim < 2:
+            raise _shape_error("Flatten()", x.shape, "(batch, ...) with at least 2 dimensions")
+        return x.reshape(x.shape[0], -1)
+
+
+class ReLU(Module):
+    """max(x, 0), elementwise."""
+
+    def forward(self, x):
+        return F.relu(_as_tensor(x))
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)), elementwise."""
+
+    def forward(self, x):
+        return F.sigmoid(_as_tensor(x))
+
+
+class Tanh(Module):
+    """tanh(x), elementwise."""
+
+    def forward(self, x):
+        return F.tanh(_as_tensor(x))
+
+
+class Softmax(Module):
+    """Softmax along ``axis`` (default the last)."""
+
+    def __init__(self, axis: int = -1):
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x):
+        return F.softmax(_as_tensor(x), self.axis)
+
+    def extra_repr(self):
+        return f"axis={self.axis}"

@@ -1,0 +1,174 @@
+"""``Module``: the base of every layer and model.
+
+Assigning a ``Parameter`` or a ``Module`` as an attribute registers it, so ``parameters()``,
+``named_parameters()`` (dotted names such as ``encoder.0.weight``), ``state_dict()``, ``train()`` and
+``eval()`` find everything without any list kept by hand.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from .. import backend
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that is a learnable weight: it always requires grad."""
+
+    __slots__ = ()
+
+    def __init__(self, data, dtype=None):
+        super().__init__(data, requires_grad=True, dtype=dtype)
+
+
+class Module:
+    """Base class. Subclasses set parameters and sub-modules in ``__init__`` and define ``forward``."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before setting {name!r}")
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def forward(self, *inputs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *inputs):
+        return self.forward(*inputs)
+
+    # ----- walking the tree -----------------------------------------------------------------------
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, module in self._modules.items():
+            yield from module.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def named_parameters(self):
+        for module_name, module in self.named_modules():
+            for name, param in module._parameters.items():
+                yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self):
+        return [param for _, param in self.named_parameters()]
+
+    def children(self):
+        return list(self._modules.values())
+
+    def num_parameters(self) -> int:
+        return sum(p.size for p in self.parameters())
+
+    # ----- modes ----------------------------------------------------------------------------------
+    def train(self, mode: bool = True):
+        """Training mode: dropout is active. Returns self."""
+        for _, module in self.named_modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: dropout is the identity. (Use ``no_grad()`` as well to skip the graph.)"""
+        return self.train(False)
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    # ----- saving ---------------------------------------------------------------------------------
+    def state_dict(self):
+        """Dotted parameter names -> host NumPy copies of their values."""
+        return OrderedDict((name, backend.to_numpy(p.data).copy()) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state):
+        """Copy values from ``state`` into the parameters, in place; names and shapes must match."""
+        params = dict(self.named_parameters())
+        missing, unexpected = sorted(set(params) - set(state)), sorted(set(state) - set(params))
+        if missing or unexpected:
+            raise KeyError(f"load_state_dict: missing {missing}, unexpected {unexpected}")
+        for name, param in params.items():
+            value = state[name]
+            if tuple(value.shape) != param.shape:
+                raise ValueError(f"load_state_dict: {name} has shape {tuple(value.shape)}, the model expects {param.shape}")
+        for name, param in params.items():
+            param.data[...] = backend.as_array(state[name], param.dtype)
+
+    # ----- describing -----------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        if not self._modules:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+    def summary(self, input_shape, print_fn=print) -> str:
+        """Print a Keras-style table: each leaf layer, its output shape and parameter count.
+
+        ``input_shape`` excludes the batch axis, e.g. ``(784,)`` or ``(1, 28, 28)``. Runs one sample
+        through the model in eval mode without recording a graph. Returns the text too.
+        """
+        from ..tensor import no_grad  # noqa: PLC0415
+
+        rows = []
+        leaves = [(name, m) for name, m in self.named_modules() if not m._modules]
+        originals = {}
+        for name, module in leaves:
+            def recording_forward(*inputs, _module=module, _name=name):
+                out = type(_module).forward(_module, *inputs)
+                rows.append((_name, type(_module).__name__, "(None, " + ", ".join(map(str, out.shape[1:])) + ")",
+                             sum(p.size for p in _module._parameters.values())))
+                return out
+            originals[name] = module
+            object.__setattr__(module, "forward", recording_forward)
+        was_training = self.training
+        try:
+            self.eval()
+            with no_grad():
+                self(Tensor(backend.xp.zeros((1, *input_shape), dtype="float32")))
+        finally:
+            for module in originals.values():
+                object.__delattr__(module, "forward")
+            self.train(was_training)
+        width = max([len(f"{n} ({t})") for n, t, _, _ in rows] + [20])
+        header = f"{'Layer (type)':<{width}}  {'Output shape':<20}  {'Param #':>10}"
+        lines = [header, "=" * len(header)]
+        for name, kind, shape, count in rows:
+            lines.append(f"{f'{name} ({kind})':<{width}}  {shape:<20}  {count:>10,}")
+        lines += ["=" * len(header), f"Total params: {self.num_parameters():,}"]
+        text = "\n".join(lines)
+        print_fn(text)
+        return text
+
+
+class Sequential(Module):
+    """Layers applied in order; they are registered as ``0``, ``1``, ... like PyTorch's."""
+
+    def __init__(self, *layers):
+        super().__init__()
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential takes Modules, got {type(layer).__name__} at position {index}")
+            setattr(self, str(index), layer)
+
+    def __getitem__(self, index):
+        return list(self._modules.values())[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def forward(self, x):
+        for layer in self._modules.values():
+            x = layer(x)
+        return x

@@ -1,0 +1,19 @@
+"""Every differentiable operation, one family per file. Each op is a ``Function`` subclass whose
+``forward`` and ``backward`` sit side by side, so a derivative is always found next to its value."""
+
+from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .conv import Conv2d
+from .dropout import Dropout
+from .elementwise import Abs, Add, Clip, Div, Exp, Log, Maximum, Minimum, Mul, Neg, PowScalar, Sub, Where
+from .loss import BCEWithLogits, CrossEntropy
+from .matmul import Linear, MatMul
+from .pool import MaxPool2d
+from .reduce import Max, Mean, Sum
+from .shape import GetItem, Reshape, Transpose
+
+__all__ = [
+    "Abs", "Add", "BCEWithLogits", "Clip", "Conv2d", "CrossEntropy", "Div", "Dropout", "Exp",
+    "GetItem", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "Maximum", "Mean",
+    "Minimum", "Mul", "Neg", "PowScalar", "ReLU", "Reshape", "Sigmoid", "Softmax", "Sub", "Sum",
+    "Tanh", "Transpose", "Where",
+]

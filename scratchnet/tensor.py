@@ -1,0 +1,330 @@
+"""The autograd engine: ``Tensor``, ``Function`` and reverse-mode ``backward``.
+
+A ``Tensor`` holds a backend array (``.data``) and, once ``backward`` has run, the gradient of a
+scalar loss with respect to it (``.grad``, same shape as ``.data``). Every operation on tensors is a
+``Function`` subclass (see ``scratchnet/ops/``) with two methods on plain arrays:
+
+    forward(*arrays)  -> output array            (saves on ``self`` what backward will need)
+    backward(grad)    -> one gradient per input  (``grad`` has the output's shape)
+
+``Function.apply`` runs ``forward`` and, when a gradient is wanted, records the function as the
+output's ``_ctx`` together with its input tensors. ``Tensor.backward`` then walks that recorded graph
+from the loss back to the leaves, in reverse topological order, applying the chain rule:
+
+    dL/d(input) = backward(dL/d(output))
+
+Broadcasting is undone in one place, ``unbroadcast``, so no op has to sum its gradient back to its
+input's shape itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from . import backend
+
+_grad_enabled = True
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager (or decorator) in which operations record no graph: for evaluation.
+
+    It is separate from the training flag (``Module.train()/eval()``), which drives dropout.
+    """
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._previous
+        return False
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``: the adjoint of NumPy broadcasting.
+
+    Broadcasting copies an input along new leading axes and along axes of size 1, so its gradient
+    is the sum over those axes. ``grad`` has the broadcast (output) shape; the result has ``shape``.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+class Function:
+    """One differentiable operation. Subclasses implement ``forward`` and ``backward`` on arrays.
+
+    ``inputs`` (the input tensors) is set only when the graph is recorded. Non-array settings
+    (an axis, a stride) are passed to ``apply`` as keywords and reach ``__init__``.
+    """
+
+    inputs: tuple = ()
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **settings) -> "Tensor":
+        """Run the op on tensors (or arrays and numbers, taken as constants) and record it."""
+        tensors = _as_tensors(inputs)
+        fn = cls(**settings)
+        out = Tensor(fn.forward(*[t.data for t in tensors]), _wrap=True)
+        if _grad_enabled and any(t.requires_grad for t in tensors):
+            fn.inputs = tensors
+            out.requires_grad = True
+            out._ctx = fn
+        return out
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+def _as_tensors(inputs):
+    """Wrap arrays and Python numbers as constant tensors of the first tensor's dtype."""
+    dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), None)
+    return tuple(x if isinstance(x, Tensor) else Tensor(x, dtype=dtype) for x in inputs)
+
+
+class Tensor:
+    """An array that remembers how it was computed, so gradients can flow back through it.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is an array, a list or a number.
+    Floating arrays keep their dtype (float64 for gradient checks); anything else becomes float32.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __array_priority__ = 1000  # ``ndarray * Tensor`` calls ``Tensor.__rmul__``
+
+    def __init__(self, data, requires_grad=False, dtype=None, _wrap=False):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = data if _wrap else backend.as_array(data, dtype)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        if self.requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating tensors can require gradients, got {self.data.dtype}")
+
+    # ----- what it is ---------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    def __len__(self):
+        return len(self.data)
+
+    def numpy(self):
+        """The values as a NumPy array on the host (copied from the GPU when on CuPy)."""
+        return backend.to_numpy(self.data)
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def detach(self) -> "Tensor":
+        """The same values, cut from the graph (shares memory, never requires grad)."""
+        return Tensor(self.data, _wrap=True)
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({self.numpy()!r}{grad})"
+
+    # ----- reverse mode ---------------------------------------------------------------------------
+    def backward(self, grad=None) -> None:
+        """Accumulate d(self)/d(leaf) * ``grad`` into the ``.grad`` of every leaf that requires it.
+
+        ``grad`` defaults to 1 for a single-element tensor (a loss). Gradients add up across calls
+        until they are cleared (``optimizer.zero_grad()``).
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad (no graph was recorded)")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward() needs a grad for a non-scalar tensor of shape {self.shape}")
+            grad = backend.xp.ones_like(self.data)
+        else:
+            grad = backend.as_array(grad.data if isinstance(grad, Tensor) else grad, self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward() got a grad of shape {grad.shape} for a tensor of shape {self.shape}")
+
+        grads = {id(self): grad}
+        for node in reversed(self._topological_order()):
+            node_grad = grads.pop(id(node), None)
+            if node_grad is None:
+                continue
+            fn = node._ctx
+            if fn is None:  # a leaf: keep its gradient
+                node.grad = node_grad if node.grad is None else node.grad + node_grad
+                continue
+            input_grads = fn.backward(node_grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for parent, parent_grad in zip(fn.inputs, input_grads):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                parent_grad = unbroadcast(parent_grad, parent.data.shape)
+                key = id(parent)
+                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+
+    def _topological_order(self):
+        """Every tensor this one depends on (that requires grad), each after all of its inputs.
+
+        An explicit stack rather than recursion: deep graphs would hit Python's recursion limit.
+        """
+        order, seen = [], set()
+        stack = [(self, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            if inputs_done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            if node._ctx is not None:
+                stack.extend((p, False) for p in node._ctx.inputs if p.requires_grad and id(p) not in seen)
+        return order
+
+    # ----- arithmetic (the ops live in scratchnet/ops) -------------------------------------------
+    def __add__(self, other):
+        return _ops.Add.apply(self, other)
+
+    def __radd__(self, other):
+        return _ops.Add.apply(other, self)
+
+    def __sub__(self, other):
+        return _ops.Sub.apply(self, other)
+
+    def __rsub__(self, other):
+        return _ops.Sub.apply(other, self)
+
+    def __mul__(self, other):
+        return _ops.Mul.apply(self, other)
+
+    def __rmul__(self, other):
+        return _ops.Mul.apply(other, self)
+
+    def __truediv__(self, other):
+        return _ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.Div.apply(other, self)
+
+    def __neg__(self):
+        return _ops.Neg.apply(self)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Tensor) or not isinstance(exponent, int | float):
+            raise TypeError(f"Tensor ** accepts a Python int or float exponent, got {type(exponent).__name__}")
+        return _ops.PowScalar.apply(self, exponent=exponent)
+
+    def __matmul__(self, other):
+        return _ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.MatMul.apply(other, self)
+
+    def __getitem__(self, index):
+        return _ops.GetItem.apply(self, index=index)
+
+    # comparisons give plain boolean arrays: they have no gradient
+    def __lt__(self, other):
+        return self.data < _raw(other)
+
+    def __le__(self, other):
+        return self.data <= _raw(other)
+
+    def __gt__(self, other):
+        return self.data > _raw(other)
+
+    def __ge__(self, other):
+        return self.data >= _raw(other)
+
+    __hash__ = object.__hash__
+
+    # ----- methods that mirror the functional API --------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+        return _ops.Reshape.apply(self, shape=tuple(shape))
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], tuple | list) else axes
+        return _ops.Transpose.apply(self, axes=tuple(axes) or None)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def flatten(self, start_dim=1):
+        return self.reshape(*self.shape[:start_dim], -1)
+
+    def exp(self):
+        return _ops.Exp.apply(self)
+
+    def log(self):
+        return _ops.Log.apply(self)
+
+    def abs(self):
+        return _ops.Abs.apply(self)
+
+    def clip(self, low=None, high=None):
+        return _ops.Clip.apply(self, low=low, high=high)
+
+    def relu(self):
+        return _ops.ReLU.apply(self)
+
+    def sigmoid(self):
+        return _ops.Sigmoid.apply(self)
+
+    def tanh(self):
+        return _ops.Tanh.apply(self)
+
+    def softmax(self, axis=-1):
+        return _ops.Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis=-1):
+        return _ops.LogSoftmax.apply(self, axis=axis)
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+from . import ops as _ops  # noqa: E402  (the ops need Tensor and Function defined first)
