@@ -1,0 +1,240 @@
+"""Q1: the bump loss, gradient descent trapped, Adam's overshoot and h*, the phase sweep, the docs."""
+
+import importlib.util
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scratchnet import Tensor
+from scratchnet.experiments import bump
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT_TABLE = [(0.3, 0.7), (0.6, 0.4), (0.9, 0.1), (1.2, 0.2), (0.9, 0.1), (1.2, 0.2)]
+
+
+def load_example(name):
+    """Import examples/<name>.py as a module (examples/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def q1a():
+    return load_example("q1a_gd")
+
+
+@pytest.fixture(scope="module")
+def q1b():
+    return load_example("q1b_adam")
+
+
+@pytest.fixture(scope="module")
+def q1_phase():
+    return load_example("q1_phase")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The loss
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("h", [0.1, 0.5, 2.0])
+def test_bump_loss_autograd_slopes_are_minus_plus_minus_plus(h):
+    x_g = bump.global_minimum(h)
+    assert x_g == pytest.approx(1 + h + (h + 1))
+    inside = [0.5, 1 + h / 2, (1 + h + x_g) / 2, x_g + 1]  # one point inside each of the four pieces
+    x = Tensor(np.array(inside), requires_grad=True, dtype="float64")
+    bump.bump_loss(x, h).sum().backward()
+    assert x.grad.tolist() == [-1.0, 1.0, -1.0, 1.0]
+
+
+def test_bump_loss_landmarks_and_kinks():
+    h = 0.5
+    x = Tensor(np.array([1.0, bump.bump_top(h), bump.global_minimum(h), 0.0]), requires_grad=True, dtype="float64")
+    loss = bump.bump_loss(x, h)
+    assert loss.numpy() == pytest.approx([0.0, h, -1.0, 1.0])
+    loss.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0, -1.0]  # subgradients: 0 at x = 1 and x_g, +1 at the top
+
+
+def test_bump_loss_takes_one_height_per_entry_and_rejects_negative_heights():
+    x = Tensor(np.array([1.2, 1.2]), requires_grad=True, dtype="float64")
+    bump.bump_loss(x, np.array([0.1, 0.5])).sum().backward()
+    assert x.grad.tolist() == [-1.0, 1.0]  # past the top of the low bump, on the rise of the tall one
+    with pytest.raises(ValueError, match="h must be >= 0"):
+        bump.bump_loss(x, -0.1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Q1(a)
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_q1a_prints_the_assignment_table_and_detects_the_trap(q1a, capsys):
+    result = q1a.main([])
+    out = capsys.readouterr().out
+    trajectory = result["trajectory"]
+    got = [(round(x, 4), round(loss, 4)) for x, loss in zip(trajectory.xs[1:], trajectory.losses[1:])]
+    assert got == ASSIGNMENT_TABLE
+    for step, (x, loss) in enumerate(ASSIGNMENT_TABLE, 1):
+        assert re.search(rf"^\s*{step}\s+{x:.4f}\s+{loss:.4f}\s", out, re.MULTILINE)
+    assert result["stuck"] and result["escape_step"] is None
+    assert result["cycle"] == (3, 2)
+    assert result["cycle_points"] == pytest.approx([0.9, 1.2])
+    assert "stuck oscillating" in out and "0.9000 and 1.2000" in out
+
+
+def test_q1a_low_bump_escapes_and_too_few_steps_is_undecided(q1a, capsys):
+    low = q1a.main(["--h", "0.1", "--steps", "12"])
+    assert low["escape_step"] == 4 and not low["stuck"]
+    short = q1a.main(["--steps", "2"])
+    assert short["cycle"] is None and not short["stuck"]
+    out = capsys.readouterr().out
+    assert "escaped: step 4" in out and "undecided" in out
+
+
+def test_find_cycle():
+    assert bump.find_cycle([0.0, 0.3, 0.6, 0.9, 1.2, 0.9, 1.2]) == (3, 2)
+    assert bump.find_cycle([0.0, 0.5, 1.0, 1.0]) == (2, 1)
+    assert bump.find_cycle([0.0, 0.3, 0.6]) is None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Q1(b)
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_q1b_overshoot_and_bisection_agree(q1b, capsys):
+    result = q1b.main([])
+    out = capsys.readouterr().out
+    assert f"{result['max_x']:.4f}" == "1.4102"
+    assert result["max_step"] == 6
+    assert not result["trajectory"].escaped  # the overshoot was measured without crossing the bump
+    assert f"{result['h_overshoot']:.4f}" == "0.4102"
+    assert abs(result["h_bisection"] - result["h_overshoot"]) < 1e-3 and result["agree"]
+    assert result["below"].escaped and not result["above"].escaped
+    assert result["below"].xs[-1] > bump.bump_top(result["below"].h)  # it ends in the global basin
+    assert f"{result['assignment_max_x']:.4f}" == "1.4102" and result["assignment_same"]
+    assert result["v_hat_error"] < 1e-12
+    assert "max x = 1.4102" in out and "h* = 0.4102" in out and "they agree" in out
+
+
+def test_adam_critical_height_is_max_x_minus_one_at_other_settings():
+    for lr, steps in [(0.2, 20), (0.5, 15)]:
+        tall = bump.run_optimizer("adam", lr, steps, lr * steps)
+        assert not tall.escaped
+        assert bump.critical_height("adam", lr, steps, tol=1e-7) == pytest.approx(tall.max_x - 1, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bisection and the vectorised sweep
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_gradient_descent_critical_height_is_the_sawtooth():
+    for lr in [0.07, 0.3, 0.45, 0.8]:
+        expected = math.ceil(1 / lr) * lr - 1
+        assert bump.critical_height("gd", lr, 20, tol=1e-7) == pytest.approx(expected, abs=1e-6)
+
+
+def test_an_optimizer_that_never_reaches_the_bump_escapes_nothing():
+    assert bump.critical_height("gd", 0.01, 20) == 0.0  # 20 steps of 0.01 end at x = 0.2
+
+
+@pytest.mark.parametrize("name", bump.OPTIMIZERS)
+def test_batched_runs_and_bisection_match_the_one_at_a_time_ones(name):
+    lrs = np.array([0.07, 0.3, 0.77])
+    h = np.array([0.1, 0.5, 0.3])
+    xs = bump.run_batched(name, lrs, 20, h)
+    for i, lr in enumerate(lrs):
+        assert xs[:, i] == pytest.approx(bump.run_optimizer(name, lr, 20, h[i]).xs, abs=1e-9)
+    batched = bump.critical_heights(name, lrs, 20, tol=1e-6)
+    single = [bump.critical_height(name, lr, 20, tol=1e-6) for lr in lrs]
+    assert batched == pytest.approx(single, abs=2e-6)
+
+
+def test_phase_sweep_on_a_tiny_grid_writes_pngs(q1_phase, tmp_path, capsys):
+    out, loss_plot, table = tmp_path / "phase.png", tmp_path / "loss.png", tmp_path / "phase.csv"
+    result = q1_phase.main(["--num-lr", "6", "--tol", "1e-3", "--out", str(out), "--loss-plot", str(loss_plot),
+                            "--csv", str(table)])
+    for path in (out, loss_plot):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert table.read_text().splitlines()[0] == "lr,gd,momentum,adam"
+    assert set(result["heights"]) == set(bump.OPTIMIZERS)
+    assert all(h.shape == (6,) and (h >= 0).all() for h in result["heights"].values())
+    assert result["marked"]["adam"] == pytest.approx(0.4102, abs=1e-3)
+    assert result["gd_formula_gap"] < 1e-3
+    assert "saved" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command lines
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("script, argv", [
+    ("q1a_gd", ["--lr", "0"]), ("q1a_gd", ["--steps", "0"]), ("q1a_gd", ["--h", "-1"]),
+    ("q1b_adam", ["--beta2", "1"]), ("q1b_adam", ["--lr", "abc"]),
+    ("q1_phase", ["--out", "{tmp}/x.jpg"]), ("q1_phase", ["--lr-min", "2", "--lr-max", "1", "--out", "{tmp}/p.png"]),
+    ("q1_phase", ["--optimizers", "gd,sgdx", "--out", "{tmp}/p.png"]),
+])
+def test_bad_options_give_a_one_line_error_before_any_work(script, argv, tmp_path, capsys):
+    module = load_example(script)
+    with pytest.raises(SystemExit) as exit_info:
+        module.main([arg.replace("{tmp}", str(tmp_path)) for arg in argv])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing ran
+    errors = [line for line in captured.err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and errors[0].startswith(f"{script}.py: error:")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("script", ["q1a_gd", "q1b_adam", "q1_phase"])
+def test_help_lists_options_with_defaults(script, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_example(script).main(["--help"])
+    assert exit_info.value.code == 0
+    assert "(default:" in capsys.readouterr().out
+
+
+def test_script_runs_from_the_repository_root():
+    completed = subprocess.run([sys.executable, "examples/q1a_gd.py"], check=False, cwd=ROOT,
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert "stuck oscillating" in completed.stdout
+
+
+# ---------------------------------------------------------------------------------------------------
+# The docs: every output pasted in docs/optimizers.md is what its command prints now
+# ---------------------------------------------------------------------------------------------------
+
+COMMAND_THEN_OUTPUT = re.compile(r"```bash\n(python examples/q1\S*\.py[^\n]*)\n```\s*```text\n(.*?)\n```", re.DOTALL)
+
+
+def test_doc_outputs_match_the_commands(tmp_path, capsys):
+    pairs = COMMAND_THEN_OUTPUT.findall((ROOT / "docs" / "optimizers.md").read_text())
+    assert {command.split()[1] for command, _ in pairs} == {
+        "examples/q1a_gd.py", "examples/q1b_adam.py", "examples/q1_phase.py"}
+    for command, expected in pairs:
+        words = command.split()
+        script = Path(words[1]).stem
+        # write the plots under tmp_path instead of over docs/images, then print the doc's paths
+        renamed = {word: str(tmp_path / Path(word).name) for word in words[2:] if word.endswith(".png")}
+        load_example(script).main([renamed.get(word, word) for word in words[2:]])
+        printed = capsys.readouterr().out
+        for doc_path, tmp_file in renamed.items():
+            printed = printed.replace(tmp_file, doc_path)
+        assert printed.rstrip("\n") == expected, f"docs/optimizers.md is stale for: {command}"
+
+
+def test_doc_images_exist():
+    for name in ("q1_loss.png", "q1_phase.png"):
+        assert (ROOT / "docs" / "images" / name).read_bytes()[:4] == b"\x89PNG"
