@@ -1,6 +1,6 @@
 """The functional API: thin functions over the ops in ``scratchnet/ops`` (like ``torch.nn.functional``)."""
 
-from . import ops
+from . import backend, ops
 from .tensor import Tensor
 
 
@@ -50,8 +50,7 @@ def minimum(a, b):
 
 def where(condition, a, b):
     """``a`` where ``condition`` (a boolean array or Tensor, no gradient) holds, else ``b``."""
-    if isinstance(condition, Tensor):
-        condition = condition.data
+    condition = backend.xp.asarray(condition.data if isinstance(condition, Tensor) else condition)  # host -> device
     return ops.Where.apply(a, b, condition=condition)
 
 
@@ -93,5 +92,5 @@ def binary_cross_entropy_with_logits(logits, target):
 
 def cross_entropy(logits, labels):
     """Mean softmax cross-entropy of logits (N, C) against integer labels (N,)."""
-    labels = labels.data if isinstance(labels, Tensor) else labels
+    labels = labels.data if isinstance(labels, Tensor) else backend.xp.asarray(labels)  # host -> device
     return ops.CrossEntropy.apply(logits, labels=labels)

@@ -54,15 +54,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
         if analytic.shape != t.shape:
             return _fail(f"input {number}: gradient shape {analytic.shape} != input shape {t.shape}", raise_exception)
         numerical = np.zeros(t.shape)
-        flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input in place
-        for k in range(flat.size):
-            value = flat[k].item()
-            flat[k] = value + eps
+        for k in np.ndindex(*t.shape):  # perturbs the input in place, whatever its memory layout
+            value = t.data[k].item()
+            t.data[k] = value + eps
             plus = phi()
-            flat[k] = value - eps
+            t.data[k] = value - eps
             minus = phi()
-            flat[k] = value
-            numerical.reshape(-1)[k] = (plus - minus) / (2 * eps)
+            t.data[k] = value
+            numerical[k] = (plus - minus) / (2 * eps)
         error = np.abs(analytic - numerical) - (atol + rtol * np.abs(numerical))
         if (error > 0).any() or not np.isfinite(analytic).all():
             worst = np.unravel_index(np.nanargmax(np.where(np.isfinite(error), error, np.inf)), t.shape)

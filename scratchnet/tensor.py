@@ -55,13 +55,17 @@ def unbroadcast(grad, shape):
     """
     if grad.shape == shape:
         return grad
+    got = grad.shape
     extra = grad.ndim - len(shape)
     if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and i < grad.ndim and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape)
+    if grad.shape != shape:  # never reshape silently: that would hide a backward's wrong shape
+        raise ValueError(f"a backward returned a gradient of shape {got}, which does not broadcast to "
+                         f"its input's shape {shape}")
+    return grad
 
 
 class Function:
@@ -285,8 +289,9 @@ class Tensor:
         return _ops.Reshape.apply(self, shape=tuple(shape))
 
     def transpose(self, *axes):
-        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], tuple | list) else axes
-        return _ops.Transpose.apply(self, axes=tuple(axes) or None)
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], tuple | list)):
+            axes = axes[0]
+        return _ops.Transpose.apply(self, axes=tuple(axes) if axes else None)
 
     @property
     def T(self):

@@ -71,6 +71,8 @@ class PowScalar(Function):
 
     def backward(self, grad):
         p = self.exponent
+        if p == 0:  # a**0 is constant; p * a**(p-1) would be 0 * inf = nan at a = 0
+            return grad * 0
         return grad * (p * self.a ** (p - 1))
 
 

@@ -23,10 +23,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = grad
+        if b.ndim == 1:  # first: with both operands 1-D the output (and grad) is 0-d
+            g2 = g2[..., None]
         if a.ndim == 1:
             g2 = g2[..., None, :]
-        if b.ndim == 1:
-            g2 = g2[..., None]
         grad_a = grad_b = None
         if self.inputs[0].requires_grad:
             grad_a = g2 @ _swap(b2)

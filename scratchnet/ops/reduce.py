@@ -67,7 +67,7 @@ class Max(Function):
         self.shape = a.shape
         flat = a.reshape(-1) if self.axis is None else a
         axis = 0 if self.axis is None else self.axis
-        self.axis_ = axis
+        self.axis_ = axis % flat.ndim  # non-negative: backward compares it with axis positions
         self.flat_shape = flat.shape
         self.winner = xp.expand_dims(flat.argmax(axis=axis), axis)
         out = xp.take_along_axis(flat, self.winner, axis=axis)

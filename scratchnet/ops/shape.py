@@ -29,7 +29,7 @@ class Transpose(Function):
         self.axes = axes
 
     def forward(self, a):
-        self.inverse = None if self.axes is None else tuple(backend.np.argsort(self.axes))
+        self.inverse = None if self.axes is None else tuple(backend.np.argsort([ax % a.ndim for ax in self.axes]))
         return a.transpose(self.axes)
 
     def backward(self, grad):

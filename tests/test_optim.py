@@ -1,0 +1,256 @@
+"""Optimizers against updates computed by hand from known gradients, their state, and their errors."""
+
+import io
+
+import numpy as np
+import pytest
+from strategies import host
+
+from scratchnet import Tensor, backend, losses, nn, optim
+
+P0 = np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -0.25]])
+GRADS = [
+    np.array([[0.1, -0.2, 0.3], [1.0, 0.0, -2.0]]),
+    np.array([[-0.4, 0.5, 0.0], [2.0, 0.0, -1.0]]),
+    np.array([[0.3, 0.3, -0.1], [-1.0, 0.0, 0.5]]),  # column 1 of row 1 stays exactly 0 throughout
+    np.array([[0.2, -0.6, 0.7], [0.1, 0.0, 0.9]]),
+    np.array([[-0.5, 0.1, 0.2], [0.4, 0.0, -0.3]]),
+]
+
+
+def param(values=P0, dtype=np.float64):
+    return nn.Parameter(np.array(values, dtype=dtype))
+
+
+def run_steps(optimizer, p, grads):
+    for g in grads:
+        p.grad = backend.as_array(g, p.dtype)
+        optimizer.step()
+
+
+# ----- SGD ---------------------------------------------------------------------------------------
+
+def test_sgd_plain_three_steps():
+    p = param()
+    run_steps(optim.SGD([p], lr=0.1), p, GRADS[:3])
+    expected = P0 - 0.1 * GRADS[0] - 0.1 * GRADS[1] - 0.1 * GRADS[2]
+    np.testing.assert_allclose(p.numpy(), expected, rtol=1e-14, atol=1e-15)
+
+
+def test_sgd_momentum_three_steps_pytorch_convention():
+    lr, m = 0.1, 0.9
+    p = param()
+    opt = optim.SGD([p], lr=lr, momentum=m)
+    expected, v = P0.copy(), np.zeros_like(P0)
+    for t, g in enumerate(GRADS[:3]):
+        run_steps(opt, p, [g])
+        v = m * v + g  # v_1 = g_1 (PyTorch starts the buffer at the first gradient)
+        expected = expected - lr * v
+        np.testing.assert_allclose(p.numpy(), expected, rtol=1e-14, atol=1e-15, err_msg=f"step {t + 1}")
+    # spelled out, to pin the convention: not v = m v + (1 - m) g, not p -= lr * (m v + g) with v lagging
+    v3 = m * (m * GRADS[0] + GRADS[1]) + GRADS[2]
+    np.testing.assert_allclose(p.numpy(), P0 - lr * (GRADS[0] + (m * GRADS[0] + GRADS[1]) + v3), rtol=1e-14)
+
+
+def test_sgd_first_momentum_step_does_not_alias_the_gradient():
+    p = param()
+    opt = optim.SGD([p], lr=0.1, momentum=0.5)
+    grad = backend.as_array(GRADS[0].copy(), p.dtype)
+    p.grad = grad
+    opt.step()
+    p.grad = backend.as_array(GRADS[1], p.dtype)
+    opt.step()
+    np.testing.assert_array_equal(host(grad), GRADS[0])  # the velocity is a copy, updated in place
+
+
+# ----- Adam --------------------------------------------------------------------------------------
+
+def adam_by_hand(p, grads, lr, b1, b2, eps, v_floor=optim.Adam.V_FLOOR):
+    """Kingma & Ba, Algorithm 1, with the bias correction by t, and v floored as Adam documents."""
+    p = p.copy()
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = np.maximum(b2 * v + (1 - b2) * g * g, v_floor)
+        m_hat = m / (1 - b1**t)
+        v_hat = v / (1 - b2**t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return p, m, v
+
+
+@pytest.mark.parametrize("lr, betas, eps", [(1e-3, (0.9, 0.999), 1e-8), (0.1, (0.5, 0.9), 1e-3),
+                                            (0.05, (0.0, 0.0), 0.0)])
+def test_adam_three_steps(lr, betas, eps):
+    p = param()
+    opt = optim.Adam([p], lr=lr, betas=betas, eps=eps)
+    run_steps(opt, p, GRADS[:3])
+    expected, m, v = adam_by_hand(P0, GRADS[:3], lr, *betas, eps)
+    np.testing.assert_allclose(p.numpy(), expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(host(opt.m[0]), m, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(host(opt.v[0]), v, rtol=1e-12, atol=1e-300)
+    assert opt.t == 3
+
+
+def test_adam_first_step_moves_each_weight_by_about_lr():
+    p = param()
+    run_steps(optim.Adam([p], lr=0.01), p, GRADS[:1])
+    moved = P0 - p.numpy()
+    nonzero = GRADS[0] != 0
+    np.testing.assert_allclose(moved[nonzero], 0.01 * np.sign(GRADS[0][nonzero]), rtol=1e-6)
+    assert (moved[~nonzero] == 0).all()
+
+
+def test_adam_bias_correction_uses_the_step_count():
+    """Without the t in 1 - b^t (ML-From-Scratch #35) a constant gradient would give shrinking steps."""
+    p = param(np.zeros(1))
+    opt = optim.Adam([p], lr=0.1)
+    previous = 0.0
+    for _ in range(5):
+        run_steps(opt, p, [np.array([2.0])])
+        step = previous - p.numpy()[0]
+        previous = p.numpy()[0]
+        np.testing.assert_allclose(step, 0.1, rtol=1e-6)  # m_hat = g and v_hat = g^2 at every t
+
+
+def test_adam_floors_v_for_zero_gradients():
+    p = param()
+    opt = optim.Adam([p], lr=0.01)
+    run_steps(opt, p, GRADS)
+    v = host(opt.v[0])
+    assert v[1, 1] == optim.Adam.V_FLOOR  # the always-zero gradient: v is held at the floor, not denormal
+    assert p.numpy()[1, 1] == P0[1, 1]  # and that weight never moves
+    assert optim.Adam.V_FLOOR == 1e-35 and np.float32(1e-35) >= np.finfo(np.float32).tiny
+
+
+def test_adam_keeps_float32():
+    p = param(dtype=np.float32)
+    opt = optim.Adam([p])
+    run_steps(opt, p, GRADS[:2])
+    assert p.dtype == np.float32 and opt.m[0].dtype == np.float32 and opt.v[0].dtype == np.float32
+    expected, _, _ = adam_by_hand(P0, GRADS[:2], 1e-3, 0.9, 0.999, 1e-8)
+    np.testing.assert_allclose(p.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+# ----- shared behaviour --------------------------------------------------------------------------
+
+OPTIMIZERS = [
+    (optim.SGD, {"lr": 0.1}),
+    (optim.SGD, {"lr": 0.1, "momentum": 0.9}),
+    (optim.Adam, {"lr": 0.01}),
+    (optim.Adam, {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6}),
+]
+IDS = ["sgd", "sgd-momentum", "adam", "adam-custom"]
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)
+def test_parameters_without_grad_are_skipped(cls, kwargs):
+    a, b = param(), param()
+    opt = cls([a, b], **kwargs)
+    a.grad = backend.as_array(GRADS[0], a.dtype)
+    opt.step()
+    assert not np.array_equal(a.numpy(), P0)
+    np.testing.assert_array_equal(b.numpy(), P0)
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)
+def test_zero_grad(cls, kwargs):
+    model = nn.Dense(3, 2)
+    opt = cls(model.parameters(), **kwargs)
+    model(np.ones((2, 3))).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    opt.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("via_savez", [False, True], ids=["dict", "savez"])
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)
+def test_state_dict_round_trip_continues_identically(cls, kwargs, via_savez):
+    p = param()
+    opt = cls([p], **kwargs)
+    run_steps(opt, p, GRADS[:2])
+    state = opt.state_dict()
+    saved = p.numpy().copy()
+    assert all(isinstance(v, np.ndarray | int | float) for v in state.values())
+    run_steps(opt, p, GRADS[2:])
+
+    if via_savez:  # what a checkpoint file does to it: every value becomes an array
+        buffer = io.BytesIO()
+        np.savez(buffer, **state)
+        buffer.seek(0)
+        state = dict(np.load(buffer))
+    q = param(saved)
+    other = cls([q], **{**kwargs, "lr": 123.0})  # lr comes back from the state too
+    other.load_state_dict(state)
+    assert other.lr == kwargs["lr"]
+    run_steps(other, q, GRADS[2:])
+    np.testing.assert_array_equal(q.numpy(), p.numpy())
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS[1:], ids=IDS[1:])
+def test_state_dict_is_a_copy(cls, kwargs):
+    p = param()
+    opt = cls([p], **kwargs)
+    run_steps(opt, p, GRADS[:1])
+    state = opt.state_dict()
+    before = {k: np.array(v, copy=True) for k, v in state.items()}
+    run_steps(opt, p, GRADS[1:2])
+    for k, v in state.items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS[1:], ids=IDS[1:])
+def test_load_state_dict_wrong_shape(cls, kwargs):
+    p = param()
+    opt = cls([p], **kwargs)
+    run_steps(opt, p, GRADS[:1])
+    state = opt.state_dict()
+    other = cls([param(np.zeros(4))], **kwargs)
+    with pytest.raises(ValueError, match=r"has shape \(2, 3\), parameter 0 has shape \(4,\)"):
+        other.load_state_dict(state)
+
+
+@pytest.mark.parametrize("make, pattern", [
+    (lambda ps: optim.SGD(ps, lr=0), "lr must be a positive number"),
+    (lambda ps: optim.SGD(ps, lr=-0.1), "lr must be a positive number"),
+    (lambda ps: optim.SGD(ps, lr=float("nan")), "lr must be a positive number"),
+    (lambda ps: optim.SGD(ps, lr=float("inf")), "lr must be a positive number"),
+    (lambda ps: optim.SGD(ps, lr="0.1"), "lr must be a positive number"),
+    (lambda ps: optim.SGD(ps, lr=None), "lr must be a positive number"),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=1.0), "momentum must be in"),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=-0.5), "momentum must be in"),
+    (lambda ps: optim.Adam(ps, lr=0), "lr must be a positive number"),
+    (lambda ps: optim.Adam(ps, betas=(1.0, 0.999)), "betas must be in"),
+    (lambda ps: optim.Adam(ps, betas=(0.9, 1.5)), "betas must be in"),
+    (lambda ps: optim.Adam(ps, betas=(-0.1, 0.9)), "betas must be in"),
+    (lambda ps: optim.Adam(ps, eps=-1e-8), "eps must be >= 0"),
+    (lambda ps: optim.SGD([], lr=0.1), "empty parameter list"),
+    (lambda ps: optim.Adam(iter([])), "empty parameter list"),
+])
+def test_bad_hyperparameters(make, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        make([param()])
+
+
+def test_parameters_may_be_a_generator():
+    model = nn.Dense(2, 2)
+    opt = optim.SGD((p for p in model.parameters()), lr=0.1)
+    assert len(opt.params) == 2
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)
+def test_a_small_regression_learns(cls, kwargs):
+    backend.manual_seed(0)
+    x = np.random.default_rng(0).standard_normal((32, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32) + 0.3
+    model = nn.Dense(3, 1)
+    opt = cls(model.parameters(), **{**kwargs, "lr": 0.1})
+    loss_fn = losses.MSELoss()
+    first = None
+    for _ in range(100):
+        opt.zero_grad()
+        loss = loss_fn(model(Tensor(x)), y)
+        loss.backward()
+        opt.step()
+        first = loss.item() if first is None else first
+    assert loss.item() < 0.1 * first
