@@ -1,0 +1,150 @@
+"""The whole assignment in one command, into one self-contained HTML report.
+
+    python examples/assignment.py all --quick --out runs/demo       # what `make demo` runs (minutes)
+    python examples/assignment.py all --out runs/full               # the full epochs (`make full`)
+    python examples/assignment.py q1b                               # one question: q1a q1b q1phase q2a q2b
+
+Each question is also its own script (``examples/q1a_gd.py``, ``q1b_adam.py``, ``q1_phase.py``,
+``q2a_autoencoders.py``, ``q2b_deblur.py``); this one runs them in turn, each into a sub-folder of
+``--out``, and writes ``report.html`` (images embedded), ``report.md`` and ``metrics.json``: a
+section per question, the assignment's result beside scratchnet's, and what the assignment got wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+import q1_phase  # noqa: E402  (the sibling example scripts)
+import q1a_gd  # noqa: E402
+import q1b_adam  # noqa: E402
+import q2a_autoencoders  # noqa: E402
+import q2b_deblur  # noqa: E402
+
+from scratchnet import backend  # noqa: E402
+from scratchnet.experiments.cli import Steps, prepare_output_dir  # noqa: E402
+from scratchnet.experiments.report import Report, write_json  # noqa: E402
+
+QUESTIONS = ("q1a", "q1b", "q1phase", "q2a", "q2b")
+
+ASSIGNMENT_MISTAKES = [
+    ("Q1B, Adam's update", "The assignment's loop moved by lr * m_hat * sqrt(v_hat) instead of "
+     "lr * m_hat / (sqrt(v_hat) + eps). On the bump loss every |g| = 1, so v_hat = 1 exactly and the "
+     "two agree: its numbers stand, its formula does not (it would be wrong on any other loss)."),
+    ("Q2A, k-means 'accuracy'", "It compared raw cluster ids with digit labels and reported 6-7%. "
+     "Cluster ids are arbitrary names: a perfect clustering can score 0% that way. Matching clusters "
+     "to digits with the Hungarian algorithm (and NMI, ARI) measures the clustering."),
+    ("Q2A, ReLU on the latent", "A ReLU on the latent layer switches some units off for every input "
+     "(dead units), wasting code dimensions; a linear latent keeps them."),
+    ("Q2B, the blur", "cv2.GaussianBlur(image, (5, 5), cv2.BORDER_DEFAULT) passes BORDER_DEFAULT (= 4) "
+     "as sigmaX: the blur was a 5x5 Gaussian with sigma 4, not the 'default' blur it meant."),
+    ("Q2B, dis_net's last layer", "Dense(1, activation='softmax') is a softmax over one unit: exp(z)/exp(z) "
+     "= 1 for every input, and its gradient is exactly 0. Every image got the same answer, so its "
+     "'100% judged clear' measured nothing. scratchnet's dis_net ends in one logit with BCE-with-logits."),
+]
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("question", choices=(*QUESTIONS, "all"), help="which question to run")
+    parser.add_argument("--quick", action="store_true", help="few epochs on subsamples (minutes on 2 cores)")
+    parser.add_argument("--out", type=Path, default=Path("runs/assignment"), help="output directory")
+    parser.add_argument("--force", action="store_true", help="overwrite an output directory that has results")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or step timings")
+    return parser
+
+
+def captured(main, argv):
+    """Run an example's ``main(argv)``, returning (its result, what it printed) and echoing the print."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        result = main(argv)
+    print(buffer.getvalue(), end="")
+    return result, buffer.getvalue()
+
+
+def q1_sections(out, run, report, metrics):
+    """Q1A, Q1B and the phase plot: each script's printed output and figures."""
+    if "q1a" in run:
+        result, text = captured(q1a_gd.main, [])
+        xs = [round(x, 4) for x in result["trajectory"].xs[1:]]
+        metrics["q1a"] = {"xs": xs, "stuck": "stuck" in text}
+        report.heading("Q1A: gradient descent on the bump", 2)
+        report.paragraph("Command: python examples/q1a_gd.py. The assignment's table for x0 = 0, lr 0.3: "
+                         "(0.3, 0.7) (0.6, 0.4) (0.9, 0.1) (1.2, 0.2) (0.9, 0.1) (1.2, 0.2). scratchnet's, "
+                         "with the gradient from autograd:")
+        report.code(text)
+    if "q1b" in run:
+        result, text = captured(q1b_adam.main, [])
+        metrics["q1b"] = {key: result[key] for key in ("max_x", "h_overshoot", "h_bisection", "agree")}
+        report.heading("Q1B: Adam overshoots, so it escapes a low bump", 2)
+        report.paragraph("Command: python examples/q1b_adam.py. The assignment: max theta 1.4102, so Adam "
+                         f"escapes bumps up to h = 0.41. scratchnet: max x = {result['max_x']:.4f}, "
+                         f"h* = {result['h_overshoot']:.4f} from the overshoot and {result['h_bisection']:.4f} "
+                         "by bisection on the full loss.")
+        report.code(text)
+    if "q1phase" in run:
+        folder = out / "q1"
+        folder.mkdir(parents=True, exist_ok=True)
+        result, text = captured(q1_phase.main, ["--out", str(folder / "critical_height.png"),
+                                                "--loss-plot", str(folder / "loss.png")])
+        metrics["q1phase"] = {name: float(h) for name, h in result["marked"].items()}
+        report.heading("Beyond the assignment: critical bump height against learning rate", 2)
+        report.paragraph("Command: python examples/q1_phase.py --loss-plot runs/q1_phase/loss.png")
+        report.image(folder / "loss.png", "The bump loss and the two optimizers' paths")
+        report.image(folder / "critical_height.png", "Largest bump each optimizer escapes, by learning rate")
+        report.code(text)
+
+
+def q2_section(name, script, out, args, report, metrics):
+    argv = ["--out", str(out / name), "--force", "--seed", str(args.seed)]
+    argv += ["--quick"] if args.quick else []
+    argv += ["--quiet"] if args.quiet else []
+    section_metrics, section_report = script.main(argv)
+    metrics[name] = section_metrics
+    report.extend(section_report, level_shift=1)
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = prepare_output_dir(parser, args.out, args.force)  # refuses to overwrite before any work
+    run = QUESTIONS if args.question == "all" else (args.question,)
+    steps = Steps(quiet=args.quiet)
+    started = time.perf_counter()
+    mode = "quick mode (few epochs on subsamples)" if args.quick else "full run"
+    report = Report("scratchnet: the assignment reproduced")
+    report.paragraph(f"Produced by: python examples/assignment.py {' '.join(argv if argv is not None else sys.argv[1:])}"
+                     f" ({mode}, backend {backend.name}, seed {args.seed}).")
+    metrics = {"mode": "quick" if args.quick else "full", "backend": backend.name, "seed": args.seed}
+
+    with steps.step("Q1: the bump"):
+        q1_sections(out, run, report, metrics)
+    if "q2a" in run:
+        with steps.step("Q2A: MNIST autoencoders"):
+            q2_section("q2a", q2a_autoencoders, out, args, report, metrics)
+    if "q2b" in run:
+        with steps.step("Q2B: deblurring and dis_net"):
+            q2_section("q2b", q2b_deblur, out, args, report, metrics)
+
+    report.heading("What the assignment got wrong", 2)
+    report.table(["where", "what, and the fix"], ASSIGNMENT_MISTAKES)
+    metrics["seconds"] = round(time.perf_counter() - started, 1)
+    metrics["step_seconds"] = steps.times
+    write_json(out / "metrics.json", metrics)
+    report.write_markdown(out / "report.md")
+    path = report.write_html(out / "report.html")
+    print(f"report: {path.resolve()}  ({metrics['seconds']:.0f} s)")
+    return metrics, report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""A tiny report writer shared by the experiments: collect headings, text, tables and figures, then
+write them as Markdown (``report.md``, images linked) and as one self-contained HTML file (images
+embedded as base64), and the numbers as ``metrics.json``. Files are written atomically."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename, so a reader
+    never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    with tempfile.NamedTemporaryFile(mode, dir=path.parent, suffix=".tmp", delete=False) as handle:
+        tmp = handle.name
+        try:
+            handle.write(data)
+        except BaseException:
+            handle.close()
+            os.unlink(tmp)
+            raise
+    os.replace(tmp, path)
+    return path
+
+
+def write_json(path, data) -> Path:
+    """``data`` as indented JSON (NumPy scalars and arrays turned into Python numbers and lists)."""
+    def plain(value):
+        if hasattr(value, "tolist"):
+            return value.tolist()
+        raise TypeError(f"cannot write {type(value).__name__} to JSON")
+    return write_atomic(path, json.dumps(data, indent=2, default=plain) + "\n")
+
+
+class Report:
+    """An ordered list of blocks: ("h", level, text), ("p", text), ("table", headers, rows),
+    ("pre", text), ("img", path, caption)."""
+
+    def __init__(self, title: str):
+        self.title = title
+        self.blocks = []
+
+    def heading(self, text, level=2):
+        self.blocks.append(("h", level, text))
+
+    def paragraph(self, text):
+        self.blocks.append(("p", text))
+
+    def table(self, headers, rows):
+        self.blocks.append(("table", list(headers), [list(r) for r in rows]))
+
+    def image(self, path, caption=""):
+        self.blocks.append(("img", Path(path), caption))
+
+    def code(self, text):
+        """Preformatted text, such as a script's printed output."""
+        self.blocks.append(("pre", text))
+
+    def extend(self, other: "Report", level_shift=1):
+        """Append another report's blocks, its title as a heading (for the combined report)."""
+        self.heading(other.title, 1 + level_shift)
+        for block in other.blocks:
+            self.blocks.append(("h", block[1] + level_shift, block[2]) if block[0] == "h" else block)
+
+    # ----- Markdown -------------------------------------------------------------------------------
+    def to_markdown(self, relative_to) -> str:
+        lines = [f"# {self.title}", ""]
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "h":
+                lines += ["#" * block[1] + " " + block[2], ""]
+            elif kind == "p":
+                lines += [block[1], ""]
+            elif kind == "table":
+                headers, rows = block[1], block[2]
+                lines.append("| " + " | ".join(map(str, headers)) + " |")
+                lines.append("|" + "---|" * len(headers))
+                lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+                lines.append("")
+            elif kind == "pre":
+                lines += ["```", block[1].rstrip("\n"), "```", ""]
+            elif kind == "img":
+                rel = os.path.relpath(block[1], relative_to)
+                lines += [f"![{block[2]}]({rel})", f"*{block[2]}*" if block[2] else "", ""]
+        return "\n".join(lines)
+
+    def write_markdown(self, path) -> Path:
+        path = Path(path)
+        return write_atomic(path, self.to_markdown(path.parent))
+
+    # ----- HTML -----------------------------------------------------------------------------------
+    def to_html(self) -> str:
+        parts = [
+            "<!doctype html><html><head><meta charset='utf-8'>",
+            f"<title>{html.escape(self.title)}</title>",
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45}"
+            "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:4px 8px;"
+            "text-align:right}th{background:#eee}img{max-width:100%}figure{margin:1em 0}"
+            "figcaption{color:#555;font-size:90%}code{background:#f4f4f4}"
+            "pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:85%}</style></head><body>",
+            f"<h1>{html.escape(self.title)}</h1>",
+        ]
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "h":
+                parts.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
+            elif kind == "p":
+                parts.append(f"<p>{html.escape(block[1])}</p>")
+            elif kind == "table":
+                head = "".join(f"<th>{html.escape(str(h))}</th>" for h in block[1])
+                body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
+                               for r in block[2])
+                parts.append(f"<table><tr>{head}</tr>{body}</table>")
+            elif kind == "pre":
+                parts.append(f"<pre>{html.escape(block[1])}</pre>")
+            elif kind == "img":
+                data = base64.b64encode(Path(block[1]).read_bytes()).decode("ascii")
+                parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(block[2])}'>"
+                             f"<figcaption>{html.escape(block[2])}</figcaption></figure>")
+        parts.append("</body></html>")
+        return "\n".join(parts)
+
+    def write_html(self, path) -> Path:
+        return write_atomic(path, self.to_html())
