@@ -1,0 +1,1 @@
+"""The assignment's experiments: shared pieces the example scripts build on."""

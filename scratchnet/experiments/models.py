@@ -1,0 +1,103 @@
+"""The assignment's models, built with scratchnet.nn.
+
+- ``Autoencoder(latent)``: the three dense autoencoders of Q2A/Q2B (latent 2, 16, 256).
+- ``dis_net()``: Q2B's CNN that tells blurred digits (1) from clear ones (0), ending in one logit.
+- ``digit_classifier()``: a small CNN that reads the digit, used to judge the deblurred outputs.
+- ``assignment_dis_net_head()``: the assignment's broken ending, Dense(1) + softmax, kept to show why
+  it cannot work.
+"""
+
+from __future__ import annotations
+
+from .. import nn
+
+# Layer widths of the assignment's encoders; each decoder mirrors its encoder back to 784.
+ENCODER_WIDTHS = {
+    2: (784, 256, 128, 64, 32, 16, 8, 4, 2),
+    16: (784, 256, 128, 64, 32, 16),
+    256: (784, 256),
+}
+LATENT_SIZES = tuple(ENCODER_WIDTHS)
+
+
+def _dense_stack(widths, last_activation):
+    """Dense layers through ``widths`` with ReLU between them and ``last_activation`` (or none) at the end."""
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Dense(n_in, n_out))
+        is_last = i == len(widths) - 2
+        if not is_last:
+            layers.append(nn.ReLU())
+        elif last_activation is not None:
+            layers.append(last_activation)
+    return nn.Sequential(*layers)
+
+
+class Autoencoder(nn.Module):
+    """784 -> ... -> latent -> ... -> 784: ReLU inside, a sigmoid on the output (pixels in [0, 1]).
+
+    ``linear_latent=False`` keeps the assignment's ReLU on the latent layer. That ReLU can switch a
+    latent unit off for every input (a "dead" unit, always 0), which wastes a dimension of the code;
+    ``linear_latent=True`` leaves the latent layer linear.
+    """
+
+    def __init__(self, latent: int, linear_latent: bool = False):
+        super().__init__()
+        if latent not in ENCODER_WIDTHS:
+            raise ValueError(f"Autoencoder: latent must be one of {LATENT_SIZES}, got {latent!r}")
+        widths = ENCODER_WIDTHS[latent]
+        self.latent, self.linear_latent = latent, linear_latent
+        self.encoder = _dense_stack(widths, None if linear_latent else nn.ReLU())
+        self.decoder = _dense_stack(widths[::-1], nn.Sigmoid())
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+    def extra_repr(self):
+        return f"latent={self.latent}, linear_latent={self.linear_latent}"
+
+
+def dis_net(dropout: bool = True) -> nn.Sequential:
+    """The assignment's blur discriminator on (N, 1, 28, 28) images -> (N, 1) logits (> 0: blurred).
+
+    Conv(64) ReLU Pool Drop(.25); Conv(32) ReLU Pool Drop(.25); Conv(16) ReLU Pool Drop(.25);
+    Flatten; Dense(8) ReLU Drop(.5); Dense(1). Spatial size: 28 -> 26 -> 13 -> 11 -> 5 -> 3 -> 1.
+    The logit goes with BCEWithLogitsLoss (the stable form of sigmoid + BCE).
+    """
+    def drop(p):
+        return [nn.Dropout(p)] if dropout else []
+
+    return nn.Sequential(
+        nn.Conv2D(1, 64, 3), nn.ReLU(), nn.MaxPool2D(2), *drop(0.25),
+        nn.Conv2D(64, 32, 3), nn.ReLU(), nn.MaxPool2D(2), *drop(0.25),
+        nn.Conv2D(32, 16, 3), nn.ReLU(), nn.MaxPool2D(2), *drop(0.25),
+        nn.Flatten(),
+        nn.Dense(16, 8), nn.ReLU(), *drop(0.5),
+        nn.Dense(8, 1),
+    )
+
+
+def assignment_dis_net_head() -> nn.Sequential:
+    """The assignment's last layer, ``Dense(1, activation='softmax')``: softmax over ONE unit.
+
+    softmax(z) = exp(z) / exp(z) = 1 for every z, so the output is 1.0 for any input and its
+    gradient with respect to z is exactly 0: no weight below it can ever learn.
+    """
+    return nn.Sequential(nn.Dense(8, 1), nn.Softmax(axis=-1))
+
+
+def digit_classifier() -> nn.Sequential:
+    """A small CNN digit reader: (N, 1, 28, 28) -> (N, 10) logits, for CrossEntropyLoss.
+
+    Conv(32) ReLU Pool; Conv(64) ReLU Pool; Flatten (64*5*5); Dense(128) ReLU Dropout(.5); Dense(10).
+    """
+    return nn.Sequential(
+        nn.Conv2D(1, 32, 3), nn.ReLU(), nn.MaxPool2D(2),
+        nn.Conv2D(32, 64, 3), nn.ReLU(), nn.MaxPool2D(2),
+        nn.Flatten(),
+        nn.Dense(64 * 5 * 5, 128), nn.ReLU(), nn.Dropout(0.5),
+        nn.Dense(128, 10),
+    )
