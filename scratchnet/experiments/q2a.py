@@ -1,0 +1,530 @@
+"""Q2A: dense autoencoders on MNIST (latent 2, 16, 256), and k-means on their codes, judged fairly.
+
+The driver is ``examples/q2a_autoencoders.py``; it reads top to bottom and uses the pieces here:
+
+- ``build_parser()`` and ``resolve_settings(args)``: the command line (``--quick`` fills in small sizes);
+- ``prepare_data(mnist, ...)``: pixels / 255 as float32, flattened to 784, the 67/33 train/validation
+  split of the 60,000 training images (a seeded permutation), the 10,000 test images;
+- the figures: ``plot_loss_curves``, ``plot_reconstructions``, ``plot_latent_scatter``, ``plot_tsne``,
+  ``plot_confusions``, ``plot_unit_activity``, ``plot_kmeans_summary`` (all take host arrays);
+- ``kmeans_entry``: a ``clustering.cluster_scores`` result made fit for ``metrics.json``;
+- ``build_report(metrics, out_dir)``: the ``Report`` (Markdown/HTML) made from ``metrics.json`` alone,
+  so a combined report can include Q2A without re-running it (``load_report(out_dir)``).
+
+No array library is imported here directly: host work uses ``backend.np``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from scratchnet import backend
+
+from .cli import add_common_options, positive_float, positive_int
+from .clustering import sklearn_threads
+from .models import ENCODER_WIDTHS
+from .report import Report
+
+np = backend.np
+
+LATENT_CHOICES = tuple(ENCODER_WIDTHS)  # (2, 16, 256)
+TRAIN_FRACTION = 0.67  # the assignment's train_test_split(test_size=0.33): 40,200 / 19,800
+DEFAULT_EPOCHS = 200
+#: sizes also trained with a linear latent by default: 2 is in the assignment's table; 16 is the
+#: setting whose codes cluster better than raw pixels (see docs/experiments.md, "Going beyond")
+DEFAULT_EXTRA_LINEAR = (2, 16)
+QUICK = {"epochs": 3, "n_train": 6000, "n_val": 2000, "n_test": 2000, "tsne_points": 500}
+DEFAULT_TSNE_POINTS = 2000
+N_RECONSTRUCTIONS = 20
+PUBLISHED_RAW_PIXELS = "about 53% accuracy (k-means on raw MNIST pixels; DEC paper, Xie et al. 2016)"
+
+#: Reference numbers for the assignment's models from a PyTorch run (the targets), shown beside ours.
+#: ``accuracy`` is Hungarian-matched; ``unmatched_range`` is the raw-id score of the assignment's way.
+ASSIGNMENT = {
+    "latent_2": {"test_l1": 0.0927, "dead_units": "1 of 2", "accuracy": 0.25, "nmi": 0.30},
+    "latent_2_linear": {"test_l1": 0.0783, "dead_units": "0 of 2", "accuracy": 0.27, "nmi": 0.27},
+    "latent_16": {"test_l1": 0.0418, "dead_units": "6 of 16", "accuracy": 0.54, "nmi": 0.46},
+    "latent_256": {"test_l1": 0.0570, "dead_units": "0 of 256", "accuracy": 0.42, "nmi": 0.38},
+    "raw_pixels": {"accuracy": 0.55, "nmi": 0.51},
+    "unmatched_range": "1% to 13%",
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="q2a_autoencoders.py",
+        description="Q2A: train the assignment's dense autoencoders on MNIST (L1 loss, Adam), plot their "
+                    "losses, reconstructions and latent spaces, and judge k-means on the codes with "
+                    "Hungarian-matched accuracy, NMI and ARI against k-means on raw pixels.",
+    )
+    parser.add_argument("--latent", type=int, nargs="+", choices=LATENT_CHOICES, default=list(LATENT_CHOICES),
+                        metavar="N", help=f"latent sizes to train, from {', '.join(map(str, LATENT_CHOICES))} "
+                                          f"(default: {' '.join(map(str, LATENT_CHOICES))})")
+    parser.add_argument("--linear-latent", action="store_true",
+                        help="no ReLU on the latent layer of any model (default: ReLU, as in the assignment)")
+    parser.add_argument("--extra-linear", type=int, nargs="*", choices=LATENT_CHOICES,
+                        default=list(DEFAULT_EXTRA_LINEAR), metavar="N",
+                        help="of the chosen sizes, these are also trained with a linear latent, beside the ReLU "
+                             "ones; give the option with no sizes to skip them "
+                             f"(default: {' '.join(map(str, DEFAULT_EXTRA_LINEAR))})")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help=f"training epochs (default: {DEFAULT_EPOCHS}; {QUICK['epochs']} with --quick)")
+    parser.add_argument("--batch-size", type=positive_int, default=256, help="batch size (default: %(default)s)")
+    parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default: %(default)s)")
+    parser.add_argument("--n-init", type=positive_int, default=10,
+                        help="k-means restarts; the best of them is kept (default: %(default)s)")
+    parser.add_argument("--tsne-points", type=positive_int, default=None,
+                        help=f"test points in each t-SNE plot, a seeded subsample (default: {DEFAULT_TSNE_POINTS}; "
+                             f"{QUICK['tsne_points']} with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a smoke run: {QUICK['epochs']} epochs on {QUICK['n_train']:,} train / "
+                             f"{QUICK['n_val']:,} validation / {QUICK['n_test']:,} test images (about a minute)")
+    add_common_options(parser, "runs/q2a")
+    return parser
+
+
+def resolve_settings(args) -> dict:
+    """The run's settings from parsed ``args``: ``--quick`` fills in what was not given explicitly."""
+    latents = sorted(set(args.latent))
+    if args.linear_latent:
+        models = [(latent, True) for latent in latents]
+    else:
+        extra = set(args.extra_linear)
+        models = [(latent, linear) for latent in latents for linear in (False, True) if not linear or latent in extra]
+    return {
+        "latents": latents,
+        "models": models,
+        "epochs": args.epochs or (QUICK["epochs"] if args.quick else DEFAULT_EPOCHS),
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "n_init": args.n_init,
+        "k": 10,
+        "tsne_points": args.tsne_points or (QUICK["tsne_points"] if args.quick else DEFAULT_TSNE_POINTS),
+        "quick": bool(args.quick),
+        "seed": args.seed,
+        "linear_latent": bool(args.linear_latent),
+        "extra_linear": [] if args.linear_latent else sorted(set(args.extra_linear) & set(latents)),
+    }
+
+
+def model_key(latent, linear):
+    """The model's name in ``metrics.json`` and in figure file names: ``latent_16`` or ``latent_16_linear``."""
+    return f"latent_{latent}" + ("_linear" if linear else "")
+
+
+def model_label(latent, linear):
+    return f"latent {latent} ({'linear' if linear else 'ReLU'} latent)"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------------
+
+
+def flatten_pixels(images):
+    """uint8 images (N, 28, 28) -> float32 (N, 784) in [0, 1]: the assignment's ``x / 255``."""
+    images = backend.to_numpy(images)
+    return (images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0))
+
+
+def prepare_data(mnist, seed=0, quick=False) -> dict:
+    """Split and scale MNIST as the assignment did.
+
+    The training images are shuffled by a permutation from ``numpy.random.default_rng(seed)`` and cut
+    67/33 into train and validation (40,200 / 19,800 for the full set); the test images stay in their
+    order (so the first 20 are the same in every run). ``quick`` keeps only the first
+    ``QUICK['n_train'/'n_val'/'n_test']`` of each. Returns a dict of host arrays
+    ``x_train, x_val, x_test`` (float32, N x 784), ``y_train, y_val, y_test`` and the sizes.
+    """
+    x_all, y_all, x_test, y_test = mnist
+    x_all, y_all = flatten_pixels(x_all), backend.to_numpy(y_all)
+    order = np.random.default_rng(seed).permutation(len(x_all))
+    n_train = round(TRAIN_FRACTION * len(x_all))
+    train, val = order[:n_train], order[n_train:]
+    data = {
+        "x_train": x_all[train], "y_train": y_all[train],
+        "x_val": x_all[val], "y_val": y_all[val],
+        "x_test": flatten_pixels(x_test), "y_test": backend.to_numpy(y_test),
+    }
+    if quick:
+        for split, n in (("train", QUICK["n_train"]), ("val", QUICK["n_val"]), ("test", QUICK["n_test"])):
+            data[f"x_{split}"], data[f"y_{split}"] = data[f"x_{split}"][:n], data[f"y_{split}"][:n]
+    data["sizes"] = {split: len(data[f"x_{split}"]) for split in ("train", "val", "test")}
+    return data
+
+
+def tsne_subsample(n, size, seed):
+    """Sorted indices of ``min(size, n)`` test points drawn without replacement (same for every model)."""
+    size = min(size, n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Numbers for metrics.json
+# ---------------------------------------------------------------------------------------------------
+
+
+def kmeans_entry(scores) -> dict:
+    """A ``cluster_scores`` result as plain JSON values (the per-point cluster ids are left out)."""
+    return {
+        "accuracy": round(scores["accuracy"], 6),
+        "nmi": round(scores["nmi"], 6),
+        "ari": round(scores["ari"], 6),
+        "unmatched_accuracy": round(scores["unmatched_accuracy"], 6),
+        "mapping": {str(cluster): int(label) for cluster, label in scores["mapping"].items()},
+        "matched_confusion": backend.to_numpy(scores["matched_confusion"]).tolist(),
+        "confusion": backend.to_numpy(scores["confusion"]).tolist(),
+        "inertia": scores["inertia"],
+        "k": scores["k"],
+        "n_init": scores["n_init"],
+        "seed": scores["seed"],
+        "standardized": scores["standardized"],
+        "whitened": scores["whitened"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Figures (host arrays in, one PNG out; each returns the path it wrote)
+# ---------------------------------------------------------------------------------------------------
+
+
+def _pyplot():
+    from .cli import use_headless_matplotlib  # noqa: PLC0415
+
+    return use_headless_matplotlib()
+
+
+def _save(fig, path):
+    plt = _pyplot()
+    path = Path(path)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_loss_curves(history, path, title, best_epoch=None):
+    """Training and validation L1 per epoch on one plot (``history``: dict with "loss", "val_loss")."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    ax.plot(epochs, history["loss"], label="train", marker="o" if len(epochs) < 20 else None)
+    if history.get("val_loss"):
+        ax.plot(epochs, history["val_loss"], label="validation", marker="o" if len(epochs) < 20 else None)
+    if best_epoch:
+        ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("epoch (train: mean over the epoch's batches; validation: after the epoch)")
+    ax.set_ylabel("mean |x - x̂| (L1)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_reconstructions(originals, reconstructions, path, title):
+    """The test digits (top row) over their reconstructions (bottom row)."""
+    plt = _pyplot()
+    originals, reconstructions = backend.to_numpy(originals), backend.to_numpy(reconstructions)
+    n = len(originals)
+    fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.3), squeeze=False)
+    for i in range(n):
+        for row, images in enumerate((originals, reconstructions)):
+            ax = axes[row, i]
+            ax.imshow(images[i].reshape(28, 28), cmap="gray", vmin=0.0, vmax=1.0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("test", fontsize=9)
+    axes[1, 0].set_ylabel("decoded", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def _digit_scatter(ax, points, labels):
+    cmap = _pyplot().get_cmap("tab10")
+    for digit in range(10):
+        chosen = labels == digit
+        ax.scatter(points[chosen, 0], points[chosen, 1], s=4, alpha=0.6, color=cmap(digit), label=str(digit),
+                   linewidths=0)
+    ax.legend(markerscale=3, fontsize=8, title="digit", loc="center left", bbox_to_anchor=(1.0, 0.5))
+
+
+def plot_latent_scatter(codes, labels, path, title):
+    """The 2-D codes of the test images, coloured by digit."""
+    plt = _pyplot()
+    codes, labels = backend.to_numpy(codes), backend.to_numpy(labels)
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    _digit_scatter(ax, codes, labels)
+    ax.set_xlabel("latent unit 0")
+    ax.set_ylabel("latent unit 1")
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def tsne_embedding(codes, seed):
+    """sklearn's t-SNE of ``codes`` to 2-D (PCA start, perplexity 30 or less for tiny sets, ``seed``)."""
+    from sklearn.manifold import TSNE  # noqa: PLC0415  (optional: the "examples" extra)
+
+    codes = backend.to_numpy(codes).astype(np.float64)
+    perplexity = float(min(30.0, max(2.0, (len(codes) - 1) / 3.0)))
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed)
+    with sklearn_threads():
+        return tsne.fit_transform(codes)
+
+
+def plot_tsne(points, labels, path, title):
+    """A t-SNE map (``points`` from ``tsne_embedding``) coloured by digit."""
+    plt = _pyplot()
+    points, labels = backend.to_numpy(points), backend.to_numpy(labels)
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    _digit_scatter(ax, points, labels)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def _heatmap(ax, table, xticklabels, title):
+    table = np.asarray(table)
+    ax.imshow(table, cmap="Blues")
+    top = table.max() if table.size else 0
+    for (i, j), value in np.ndenumerate(table):
+        if value:
+            ax.text(j, i, str(int(value)), ha="center", va="center", fontsize=6,
+                    color="white" if value > 0.6 * top else "black")
+    ax.set_xticks(range(table.shape[1]))
+    ax.set_xticklabels(xticklabels, fontsize=7)
+    ax.set_yticks(range(table.shape[0]))
+    ax.set_ylabel("true digit")
+    ax.set_title(title, fontsize=9)
+
+
+def plot_confusions(entry, path, title, label_values=tuple(range(10))):
+    """Two heatmaps of one k-means result (``kmeans_entry`` or ``cluster_scores`` output).
+
+    Left: digit x cluster id as k-means named them; its diagonal is the "unmatched accuracy" the
+    assignment reported. Right: the columns reordered by the Hungarian matching (column i = the
+    cluster matched to digit i); its diagonal is the matched accuracy.
+    """
+    plt = _pyplot()
+    raw = backend.to_numpy(np.asarray(entry["confusion"]))
+    matched = backend.to_numpy(np.asarray(entry["matched_confusion"]))
+    by_label = {int(label): int(cluster) for cluster, label in entry["mapping"].items()}
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 5.4))
+    _heatmap(axes[0], raw, [str(j) for j in range(raw.shape[1])],
+             f"cluster ids as k-means named them\ndiagonal = unmatched 'accuracy' {entry['unmatched_accuracy']:.1%}")
+    axes[0].set_xlabel("k-means cluster id")
+    ticks = [f"{label}\n(c{by_label[label]})" if label in by_label else f"{label}\n(-)" for label in label_values]
+    ticks += ["-"] * (matched.shape[1] - len(ticks))
+    _heatmap(axes[1], matched, ticks[: matched.shape[1]],
+             f"clusters matched to digits (Hungarian)\naccuracy {entry['accuracy']:.1%}, "
+             f"NMI {entry['nmi']:.3f}, ARI {entry['ari']:.3f}")
+    axes[1].set_xlabel("digit the cluster is matched to (k-means id)")
+    for ax in axes:
+        ax.set_yticklabels([str(v) for v in label_values[: raw.shape[0]]], fontsize=7)
+    fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
+
+
+def plot_unit_activity(codes, dead, path, title, linear=False):
+    """Each latent unit's activity on the test set.
+
+    Left, for a ReLU latent: the fraction of test images for which the unit is > 0 (dead units, 0 for
+    every image, marked in red). For a linear latent, where "> 0" means nothing (a unit can be negative
+    for every image and still carry information), its standard deviation over the test images instead.
+    Right: the distribution of each unit's values (a box per unit, for up to 32 units), or for wider
+    codes a histogram of the left panel's values.
+    """
+    plt = _pyplot()
+    codes = backend.to_numpy(codes)
+    dead = {int(i) for i in backend.to_numpy(dead)}
+    width = codes.shape[1]
+    if linear:
+        per_unit, what = codes.std(axis=0), "standard deviation of the unit over the test images"
+    else:
+        per_unit, what = (codes > 0).mean(axis=0), "fraction of test images with unit > 0"
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.0))
+    colors = ["tab:red" if i in dead else "tab:blue" for i in range(width)]
+    axes[0].bar(np.arange(width), per_unit, color=colors, width=0.8 if width <= 32 else 1.0)
+    if dead:  # a dead unit's bar has height 0: mark it on the axis
+        axes[0].plot(sorted(dead), [0.0] * len(dead), "x", color="tab:red", markersize=8, clip_on=False)
+    if not linear:
+        axes[0].set_ylim(0, 1.05)
+    axes[0].set_xlabel("latent unit")
+    axes[0].set_ylabel(what if not linear else "std over the test images")
+    axes[0].set_title(f"{len(dead)} of {width} units dead (0 for every test image, red)"
+                      + ("; a linear unit cannot die" if linear else ""), fontsize=9)
+    if width <= 32:
+        axes[0].set_xticks(np.arange(width))
+        axes[1].boxplot([codes[:, i] for i in range(width)], positions=np.arange(width), showfliers=False)
+        axes[1].set_xlabel("latent unit")
+        axes[1].set_ylabel("unit value on the test images")
+        axes[1].set_title("values per unit (box: quartiles, whiskers: 1.5 IQR)", fontsize=9)
+    else:
+        axes[1].hist(per_unit, bins=20, range=None if linear else (0, 1), color="tab:blue")
+        axes[1].set_xlabel(what)
+        axes[1].set_ylabel("number of units")
+        axes[1].set_title("over all units", fontsize=9)
+    fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
+
+
+def plot_kmeans_summary(rows, path, baseline=None):
+    """Horizontal bars of Hungarian accuracy, NMI and ARI for each (name, entry) in ``rows``;
+    ``baseline`` (an entry) is drawn as dashed lines: beat it or the codes are no better than pixels."""
+    plt = _pyplot()
+    names = [name for name, _ in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 0.4 * len(rows) + 1.2), sharey=True, layout="constrained")
+    for ax, metric in zip(axes, ("accuracy", "nmi", "ari")):
+        values = [entry[metric] for _, entry in rows]
+        ax.barh(np.arange(len(rows)), values, color="tab:blue")
+        for i, value in enumerate(values):
+            ax.text(value, i, f" {value:.2f}", va="center", fontsize=7)
+        if baseline is not None:
+            ax.axvline(baseline[metric], color="tab:red", linestyle="--", label="raw pixels")
+            ax.legend(fontsize=7, loc="lower right")
+        ax.set_xlim(0, 1)
+        ax.set_title({"accuracy": "accuracy (Hungarian)", "nmi": "NMI", "ari": "ARI"}[metric], fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(np.arange(len(rows)))
+    axes[0].set_yticklabels(names, fontsize=8)
+    axes[0].invert_yaxis()
+    fig.suptitle("k-means (k = 10) on the test set, judged against the digit labels", fontsize=10)
+    return _save(fig, path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------------------------------
+
+WHY_UNMATCHED_IS_WRONG = (
+    "k-means names its clusters 0 to 9 in an arbitrary order: cluster 3 is not 'the threes'. The assignment "
+    "compared these names with the digit labels directly and got 6-7% 'accuracy', which "
+    "measures nothing: rename the clusters of a perfect clustering and that score can drop to 0%. The fair "
+    "score matches each cluster to one digit first, the matching that puts the most points right (the "
+    "Hungarian algorithm on the digit x cluster table), then counts; NMI and ARI need no matching at all "
+    "(1.0 = perfect, about 0 = random). The 'unmatched acc' column of the table above is shown only to make "
+    "the point; the left heatmap of each k-means figure is the table it is read from."
+)
+
+
+def _pct(value):
+    return f"{100 * value:.1f}%"
+
+
+def _kmeans_cells(entry):
+    return [_pct(entry["accuracy"]), f"{entry['nmi']:.3f}", f"{entry['ari']:.3f}", _pct(entry["unmatched_accuracy"])]
+
+
+def beats(entry, baseline) -> bool:
+    """True when a k-means result is better than ``baseline`` on accuracy, NMI and ARI alike."""
+    return all(entry[metric] > baseline[metric] for metric in ("accuracy", "nmi", "ari"))
+
+
+#: the k-means results kept per model: metrics key -> how the codes were prepared
+CODE_VARIANTS = {"kmeans": "codes", "kmeans_standardized": "standardised codes", "kmeans_whitened": "whitened codes"}
+
+
+def code_rows(metrics):
+    """(name, k-means entry) for the codes of every model: as they are, standardised, whitened."""
+    return [(f"{m['label']}, {what}", m[key]) for m in metrics["models"].values()
+            for key, what in CODE_VARIANTS.items() if key in m]
+
+
+def build_report(metrics, out_dir) -> Report:
+    """The Q2A report from a ``metrics.json`` dict; figure names are resolved against ``out_dir``."""
+    out_dir = Path(out_dir)
+    settings, sizes = metrics["settings"], metrics["data"]["sizes"]
+    baseline = metrics["baseline_raw_pixels"]["kmeans"]
+    report = Report("Q2A: MNIST autoencoders")
+    mode = " (--quick smoke run: not the real numbers)" if settings["quick"] else ""
+    report.paragraph(
+        f"Dense autoencoders trained with L1 loss and Adam (lr {settings['lr']}), batch {settings['batch_size']}, "
+        f"{settings['epochs']} epochs{mode}, keeping the weights of the epoch with the lowest validation loss. "
+        f"Data: pixels / 255 flattened to 784; {sizes['train']:,} training and {sizes['val']:,} validation "
+        f"images (a seeded 67/33 split of the training set, seed {settings['seed']}), {sizes['test']:,} test "
+        f"images for every number below. k-means: k = {settings['k']}, best of {settings['n_init']} restarts, "
+        f"seed {settings['seed']}. Backend: {metrics.get('backend', 'numpy')}; total time {metrics['seconds']:.0f} s."
+    )
+
+    report.heading("Results on the test set")
+    report.table(["model", "test L1", "dead units", "epochs (best)", "train s", "k-means acc", "NMI", "ARI",
+                  "unmatched acc"],
+                 [["raw pixels (baseline)", "", "", "", "", *_kmeans_cells(baseline)]]
+                 + [[m["label"], f"{m['test_l1']:.4f}", f"{m['dead_units']} of {m['latent']}",
+                     f"{m['epochs']} ({m['best_epoch']})", f"{m['train_seconds']:.0f}", *_kmeans_cells(m["kmeans"])]
+                    for m in metrics["models"].values()])
+    report.paragraph(
+        "test L1: mean |x - x̂| over the test pixels. k-means acc: accuracy after matching clusters to digits "
+        "(Hungarian algorithm); unmatched acc: raw cluster id == digit, meaningless (see below). "
+        f"Raw-pixel k-means, published: {PUBLISHED_RAW_PIXELS}."
+    )
+
+    report.heading("k-means on prepared codes")
+    rows = [["raw pixels (baseline)", *_kmeans_cells(baseline)[:3], ""]]
+    rows += [[name, *_kmeans_cells(entry)[:3], "yes" if beats(entry, baseline) else "no"]
+             for name, entry in code_rows(metrics)]
+    report.table(["codes", "k-means acc", "NMI", "ARI", "beats raw pixels on all three"], rows)
+    winners = [name for name, entry in code_rows(metrics) if beats(entry, baseline)]
+    report.paragraph(
+        "Standardised: every unit scaled to mean 0 / std 1. Whitened: PCA whitening, the codes rotated onto "
+        "their principal axes and every axis scaled to variance 1 (axes without variance, such as dead units, "
+        "dropped). Codes are only worth clustering if they beat k-means on raw pixels; here: "
+        + (", ".join(winners) if winners else "none") + "."
+    )
+    report.heading("Why the assignment's k-means accuracy was wrong")
+    report.paragraph(WHY_UNMATCHED_IS_WRONG)
+    if "kmeans_summary" in metrics.get("figures", {}):
+        report.image(out_dir / metrics["figures"]["kmeans_summary"],
+                     "k-means accuracy, NMI and ARI per code (dashed: raw pixels)")
+    report.image(out_dir / metrics["figures"]["raw_pixels_kmeans"],
+                 "k-means on raw pixels: cluster ids as named (left) and matched to digits (right)")
+
+    report.heading("Reference: the assignment's models in PyTorch (targets)")
+    a = ASSIGNMENT
+    rows = [[label, f"{a[key]['test_l1']:.4f}", a[key]["dead_units"], f"{a[key]['accuracy']:.0%}", f"{a[key]['nmi']:.2f}"]
+            for key, label in (("latent_2", "latent 2 (ReLU)"), ("latent_2_linear", "latent 2 (linear)"),
+                               ("latent_16", "latent 16 (ReLU)"), ("latent_256", "latent 256 (ReLU)"))]
+    rows.append(["raw pixels", "", "", f"{a['raw_pixels']['accuracy']:.0%}", f"{a['raw_pixels']['nmi']:.2f}"])
+    report.table(["model", "test L1", "dead units", "k-means acc (matched)", "NMI"], rows)
+    report.paragraph(f"Unmatched 'accuracy' (raw cluster id == digit) in that run: {a['unmatched_range']}; "
+                     "the assignment itself reported 6-7%.")
+
+    for m in metrics["models"].values():
+        report.heading(m["label"])
+        dead = m["dead_unit_indices"]
+        report.paragraph(
+            f"Test L1 {m['test_l1']:.4f}; best validation L1 {m['best_val_loss']:.4f} at epoch {m['best_epoch']} of "
+            f"{m['epochs']}; {m['parameters']:,} parameters; trained in {m['train_seconds']:.0f} s. "
+            f"Dead latent units (0 for every test image): {m['dead_units']} of {m['latent']}"
+            + (f" ({'units' if len(dead) > 1 else 'unit'} {', '.join(map(str, dead[:20]))}"
+               f"{' ...' if len(dead) > 20 else ''})." if dead else ".")
+        )
+        figures = m["figures"]
+        captions = {
+            "loss": "training and validation L1 per epoch",
+            "reconstructions": f"the first {N_RECONSTRUCTIONS} test digits (top) and their reconstructions",
+            "latent_scatter": "the 2-D codes of the test images, coloured by digit",
+            "tsne": f"t-SNE of {settings['tsne_points']:,} test codes (seeded subsample), coloured by digit",
+            "units": "latent unit activity on the test set",
+            "kmeans": "k-means on the codes: cluster ids as named (left), matched to digits (right)",
+            "kmeans_standardized": "k-means on the standardised codes",
+            "kmeans_whitened": "k-means on the whitened codes",
+        }
+        for name, caption in captions.items():
+            if name in figures:
+                report.image(out_dir / figures[name], f"{m['label']}: {caption}")
+    return report
+
+
+def load_report(out_dir):
+    """``(metrics, Report)`` rebuilt from ``out_dir/metrics.json`` of a finished run."""
+    out_dir = Path(out_dir)
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    return metrics, build_report(metrics, out_dir)
