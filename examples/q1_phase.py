@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
 
 from scratchnet import Tensor
 from scratchnet.experiments import bump
-from scratchnet.experiments.cli import positive_float, positive_int, use_headless_matplotlib
+from scratchnet.experiments.cli import non_negative_float, positive_float, positive_int, use_headless_matplotlib
 
 LABELS = {"gd": "gradient descent", "momentum": "SGD + momentum 0.9", "adam": "Adam (0.9, 0.999)"}
 COLORS = {"gd": "tab:blue", "momentum": "tab:green", "adam": "tab:red"}
@@ -44,16 +44,6 @@ def optimizer_list(text):
         raise argparse.ArgumentTypeError(
             f"expected a comma-separated list of {', '.join(bump.OPTIMIZERS)}, got {text!r}")
     return names
-
-
-def non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
 
 
 def build_parser():

@@ -24,18 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # so the script runs from a checkout without installing scratchnet
 
 from scratchnet.experiments import bump
-from scratchnet.experiments.cli import positive_float, positive_int
-
-
-def non_negative_float(text):
-    """argparse type: a finite number >= 0 (a bump may have height 0)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
+from scratchnet.experiments.cli import non_negative_float, positive_float, positive_int
 
 
 def build_parser():

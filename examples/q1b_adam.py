@@ -41,31 +41,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # so the script runs from a checkout without installing scratchnet
 
 from scratchnet.experiments import bump
-from scratchnet.experiments.cli import positive_float, positive_int
+from scratchnet.experiments.cli import non_negative_float, positive_float, positive_int, unit_interval
 
 AGREE_TOL = 1e-3  # how close the bisection must come to max x - 1
-
-
-def unit_interval(text):
-    """argparse type: a number in [0, 1) (an Adam beta)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
-
-
-def non_negative_float(text):
-    """argparse type: a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
 
 
 def build_parser():

@@ -12,26 +12,35 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _number(text, kind, accept, requirement):
+    """Parse ``text`` as ``kind`` and check ``accept(value)``; else a one-line argparse error."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+    if not accept(value):
+        raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+    return value
+
+
 def positive_int(text):
     """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+    return _number(text, int, lambda v: v >= 1, ">= 1")
 
 
 def positive_float(text):
     """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
+    return _number(text, float, lambda v: 0 < v < float("inf"), "a finite number > 0")
+
+
+def non_negative_float(text):
+    """argparse type: a finite number >= 0."""
+    return _number(text, float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
+
+
+def unit_interval(text):
+    """argparse type: a number in [0, 1) (an Adam beta, a momentum)."""
+    return _number(text, float, lambda v: 0 <= v < 1, "in [0, 1)")
 
 
 def add_common_options(parser, default_out):

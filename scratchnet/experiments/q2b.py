@@ -28,7 +28,7 @@ from pathlib import Path
 from .. import backend, losses
 from ..tensor import Tensor, is_grad_enabled
 from . import blur
-from .cli import add_common_options, positive_float, positive_int
+from .cli import add_common_options, non_negative_float, positive_float, positive_int
 from .models import LATENT_SIZES, assignment_dis_net_head
 from .report import Report
 
@@ -73,17 +73,6 @@ def odd_positive_int(text):
     value = positive_int(text)
     if value % 2 == 0:
         raise argparse.ArgumentTypeError(f"must be odd, got {value}")
-    return value
-
-
-def non_negative_float(text):
-    """argparse type: a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return value
 
 
