@@ -4,6 +4,7 @@ cross-entropy, over the batch). The target may be a Tensor or an array; it gets 
 from __future__ import annotations
 
 from . import functional as F
+from .ops.loss import L1
 from .tensor import Tensor
 
 
@@ -39,7 +40,7 @@ class L1Loss(Loss):
     name = "L1Loss"
 
     def forward(self, prediction, target):
-        return (prediction - _target(target, prediction, self.name)).abs().mean()
+        return L1.apply(prediction, _target(target, prediction, self.name))  # mean |p - y|, one fused op
 
 
 class MSELoss(Loss):

@@ -102,9 +102,21 @@ class Adam(Optimizer):
     One practical detail: v is floored at 1e-35, a normal float32. For a unit whose gradient is
     exactly 0 (a dead ReLU), v decays by b2 each step into denormal numbers, which x86 processes up
     to 100 times slower; the floor changes sqrt(v_hat) by less than 1e-17, far below eps.
+
+    m decays by b1 the same way, and it cannot be floored (it has a sign). Worse, it never reaches 0 by
+    itself: 0.9 times the smallest float32 denormal rounds back to that denormal, so a dead unit's m
+    would stay denormal forever. Every FLUSH_EVERY steps, m += M_FLUSH; m -= M_FLUSH sends every
+    float32 |m| below about 3e-33 to exactly 0 (the sum rounds it away), leaves every |m| above 2e-18
+    bit for bit unchanged, and moves values in between by less than 3e-28: nothing next to eps. An m
+    that survives a flush (>= 3e-33) needs 118 steps at b1 = 0.9 to decay to a denormal (< 1.2e-38),
+    more than FLUSH_EVERY: with b1 >= 0.83 m is never denormal, and a dead unit's m becomes exactly 0.
+
+    The update runs in place through one scratch array, so a step allocates nothing.
     """
 
     V_FLOOR = 1e-35
+    M_FLUSH = 1e-25
+    FLUSH_EVERY = 64
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
@@ -117,6 +129,14 @@ class Adam(Optimizer):
         self.t = 0
         self.m = [None] * len(self.params)
         self.v = [None] * len(self.params)
+        self._work = {}  # dtype -> one flat scratch array, as long as the largest parameter
+
+    def _scratch(self, p):
+        """A scratch array of p's shape and dtype (a view of one shared buffer)."""
+        flat = self._work.get(p.dtype)
+        if flat is None or flat.size < p.size:
+            flat = self._work[p.dtype] = backend.xp.empty(max(q.size for q in self.params), dtype=p.dtype)
+        return flat[: p.size].reshape(p.shape)
 
     def step(self):
         xp = backend.xp
@@ -127,6 +147,7 @@ class Adam(Optimizer):
         correction2 = 1.0 - b2**self.t
         step_size = self.lr * math.sqrt(correction2) / correction1
         eps_hat = self.eps * math.sqrt(correction2)
+        flush = self.t % self.FLUSH_EVERY == 0
         for i, p in enumerate(self.params):
             g = p.grad
             if g is None:
@@ -134,15 +155,22 @@ class Adam(Optimizer):
             if self.m[i] is None:
                 self.m[i] = xp.zeros_like(p.data)
                 self.v[i] = xp.zeros_like(p.data)
-            m, v = self.m[i], self.v[i]
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * (g * g)
+            m, v, work = self.m[i], self.v[i], self._scratch(p)
+            m *= b1  # m <- b1 m + (1 - b1) g
+            m += xp.multiply(g, 1.0 - b1, out=work)
+            v *= b2  # v <- b2 v + (1 - b2) g^2, floored
+            work = xp.multiply(g, g, out=work)
+            work *= 1.0 - b2
+            v += work
             xp.maximum(v, self.V_FLOOR, out=v)
-            denom = xp.sqrt(v)
+            denom = xp.sqrt(v, out=work)  # p <- p - step_size * m / (sqrt(v) + eps_hat)
             denom += eps_hat
-            p.data -= step_size * (m / denom)
+            update = xp.divide(m, denom, out=work)
+            update *= step_size
+            p.data -= update
+            if flush:
+                m += self.M_FLUSH
+                m -= self.M_FLUSH
 
     def _state_arrays(self):
         return {"m": self.m, "v": self.v}

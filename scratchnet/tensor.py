@@ -101,6 +101,8 @@ class Function:
 
 def _as_tensors(inputs):
     """Wrap arrays and Python numbers as constant tensors of the first tensor's dtype."""
+    if all(isinstance(x, Tensor) for x in inputs):  # the common case: nothing to wrap
+        return inputs
     dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), None)
     return tuple(x if isinstance(x, Tensor) else Tensor(x, dtype=dtype) for x in inputs)
 
@@ -178,9 +180,9 @@ class Tensor:
             if grad.shape != self.shape:
                 raise ValueError(f"backward() got a grad of shape {grad.shape} for a tensor of shape {self.shape}")
 
-        grads = {id(self): grad}
+        grads = {self: grad}  # tensor -> gradient so far (tensors hash by identity)
         for node in reversed(self._topological_order()):
-            node_grad = grads.pop(id(node), None)
+            node_grad = grads.pop(node, None)
             if node_grad is None:
                 continue
             fn = node._ctx
@@ -194,8 +196,7 @@ class Tensor:
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 parent_grad = unbroadcast(parent_grad, parent.data.shape)
-                key = id(parent)
-                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+                grads[parent] = parent_grad if parent not in grads else grads[parent] + parent_grad
 
     def _topological_order(self):
         """Every tensor this one depends on (that requires grad), each after all of its inputs.
@@ -209,12 +210,12 @@ class Tensor:
             if inputs_done:
                 order.append(node)
                 continue
-            if id(node) in seen:
+            if node in seen:
                 continue
-            seen.add(id(node))
+            seen.add(node)
             stack.append((node, True))
             if node._ctx is not None:
-                stack.extend((p, False) for p in node._ctx.inputs if p.requires_grad and id(p) not in seen)
+                stack.extend((p, False) for p in node._ctx.inputs if p.requires_grad and p not in seen)
         return order
 
     # ----- arithmetic (the ops live in scratchnet/ops) -------------------------------------------

@@ -2,17 +2,23 @@
 
 from .. import backend
 from ..tensor import Function
+from .memory import empty_like
 
 
 class ReLU(Function):
-    """max(x, 0).  d/dx = 1 where x > 0, else 0."""
+    """max(x, 0).  d/dx = 1 where x > 0, else 0.
+
+    Both passes multiply by the saved boolean mask (x > 0). Mask and results are arrays in x's memory
+    order, reused from step to step when large (see ops/memory.py).
+    """
 
     def forward(self, x):
-        self.positive = x > 0
-        return x * self.positive
+        xp = backend.xp
+        self.positive = xp.greater(x, 0, out=empty_like(x, dtype=bool))
+        return xp.multiply(x, self.positive, out=empty_like(x))
 
     def backward(self, grad):
-        return grad * self.positive
+        return backend.xp.multiply(grad, self.positive, out=empty_like(grad))
 
 
 class Sigmoid(Function):
@@ -22,7 +28,9 @@ class Sigmoid(Function):
     """
 
     def forward(self, x):
-        s = backend.xp.tanh(x * x.dtype.type(0.5))
+        xp = backend.xp
+        s = xp.multiply(x, x.dtype.type(0.5), out=empty_like(x))  # all in one array
+        xp.tanh(s, out=s)
         s *= 0.5
         s += 0.5
         self.out = s
@@ -30,7 +38,10 @@ class Sigmoid(Function):
 
     def backward(self, grad):
         s = self.out
-        return grad * s * (1 - s)
+        grad_x = backend.xp.subtract(1, s, out=empty_like(s))  # grad * s * (1 - s), in one array
+        grad_x *= s
+        grad_x *= grad
+        return grad_x
 
 
 class Tanh(Function):

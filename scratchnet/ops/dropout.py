@@ -7,6 +7,7 @@ d/dx = mask.
 
 from .. import backend
 from ..tensor import Function
+from .memory import axis_order, empty_like, random
 
 
 class Dropout(Function):
@@ -14,9 +15,14 @@ class Dropout(Function):
         self.p = p
 
     def forward(self, x):
-        keep = backend.device_rng().random(x.shape, dtype=backend.xp.float32) >= self.p
-        self.mask = keep * x.dtype.type(1.0 / (1.0 - self.p))
-        return x * self.mask
+        xp = backend.xp
+        # u is drawn in x's memory order (e.g. a conv net's (C, H, W, N), see ops/memory.py), so the
+        # products below run over contiguous memory; for a C-ordered x that is the plain C order
+        u = random(x.shape, xp.float32, axis_order(x))
+        keep = xp.greater_equal(u, self.p, out=empty_like(u, dtype=bool))
+        scale = x.dtype.type(1.0 / (1.0 - self.p))
+        self.mask = xp.multiply(keep, scale, out=u if u.dtype == x.dtype else None)
+        return xp.multiply(x, self.mask, out=empty_like(x))
 
     def backward(self, grad):
-        return grad * self.mask
+        return backend.xp.multiply(grad, self.mask, out=empty_like(grad))

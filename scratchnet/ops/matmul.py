@@ -1,6 +1,7 @@
 """Matrix products: ``MatMul`` (a @ b) and ``Linear`` (x @ W + b, the Dense layer fused in one op)."""
 
 from ..tensor import Function
+from .memory import matmul
 
 
 def _swap(m):
@@ -43,18 +44,19 @@ class Linear(Function):
     """y = x W + b for x (N, in), W (in, out), b (out,) -> y (N, out).
 
     dL/dx = g W^T (N, in),  dL/dW = x^T g (in, out),  dL/db = sum over the batch of g (out,).
-    Each is computed only when that input needs it: the first layer's x never does.
+    Each is computed only when that input needs it: the first layer's x never does. The products
+    are written into arrays reused from step to step (ops/memory.py: fresh ones cost page faults).
     """
 
     def forward(self, x, weight, bias):
         self.x, self.weight = x, weight
-        out = x @ weight
+        out = matmul(x, weight)
         out += bias
         return out
 
     def backward(self, grad):
         x_in, w_in, b_in = self.inputs
-        grad_x = grad @ self.weight.T if x_in.requires_grad else None
-        grad_w = self.x.T @ grad if w_in.requires_grad else None
+        grad_x = matmul(grad, self.weight.T) if x_in.requires_grad else None
+        grad_w = matmul(self.x.T, grad) if w_in.requires_grad else None
         grad_b = grad.sum(axis=0) if b_in.requires_grad else None
         return grad_x, grad_w, grad_b

@@ -6,10 +6,22 @@ Like im2col, the forward loops over the k*k offsets of a window: the strided sli
 holds that position of every window, so the running maximum over k*k slices is the pooled output.
 Each output remembers which offset won. Ties: the whole gradient goes to ONE element, the first
 maximum in row-major order within the window (top-left first), as PyTorch does.
+
+Which offset won is tracked without any masked assignment (slow in NumPy): offsets are visited in
+row-major order, and offset o wins over the maximum so far only if strictly greater, so the winner
+of a window is the *largest* offset that was strictly better than everything before it:
+
+    winner = max over o of  o * [x_o > max(x_0 .. x_{o-1})]
+
+The backward pass sends grad to offset o's slice where ``winner == o``. When the windows do not overlap
+(stride >= k) each input pixel belongs to at most one window, so those slices are written directly
+into the gradient instead of being added to zeros. Arrays are allocated in the input's memory order
+(see ops/memory.py), so a channel-major activation stays channel-major.
 """
 
 from .. import backend
 from ..tensor import Function
+from .memory import axis_order, empty_in_order, empty_like
 
 
 class MaxPool2d(Function):
@@ -30,22 +42,38 @@ class MaxPool2d(Function):
         ho, wo = (h - k) // self.s + 1, (w - k) // self.s + 1
         if ho < 1 or wo < 1:
             raise ValueError(f"max_pool2d: a {k}x{k} window does not fit input {h}x{w}")
-        self.x_shape, self.out_hw = x.shape, (ho, wo)
-        out = x[self._window(0, 0, ho, wo)].copy()
-        winner = xp.zeros(out.shape, dtype=xp.int8 if k * k < 128 else xp.int32)
+        self.x_shape, self.out_hw, self.order = x.shape, (ho, wo), axis_order(x)
+        out = empty_in_order((n, c, ho, wo), x.dtype, self.order)
+        winner = empty_in_order((n, c, ho, wo), xp.int8 if k * k < 128 else xp.int32, self.order)
+        winner.fill(0)
+        better, offset_if_better = empty_like(winner, dtype=bool), empty_like(winner)  # scratch, reused
+        best = x[self._window(0, 0, ho, wo)]  # the maximum so far: offset 0 alone, then into ``out``
+        if k * k == 1:
+            xp.copyto(out, best)
         for offset in range(1, k * k):
             candidate = x[self._window(offset // k, offset % k, ho, wo)]
-            better = candidate > out  # strict: an equal value later in the window does not win
-            xp.copyto(out, candidate, where=better)
-            winner[better] = offset
+            xp.greater(candidate, best, out=better)  # strict: an equal value later in the window does not win
+            best = xp.maximum(best, candidate, out=out)
+            xp.multiply(better, winner.dtype.type(offset), out=offset_if_better)
+            xp.maximum(winner, offset_if_better, out=winner)
         self.winner = winner
         return out
 
     def backward(self, grad):
-        xp = backend.xp
-        k = self.k
+        k, s = self.k, self.s
         ho, wo = self.out_hw
-        grad_x = xp.zeros(self.x_shape, dtype=grad.dtype)
+        grad_x = empty_in_order(self.x_shape, grad.dtype, self.order)
+        if s == k:  # side by side: only the rows and columns past the last window get no gradient
+            grad_x[:, :, k * ho :, :] = 0
+            grad_x[:, :, :, k * wo :] = 0
+        else:
+            grad_x.fill(0)
+        won = empty_like(self.winner, dtype=bool)
         for offset in range(k * k):
-            grad_x[self._window(offset // k, offset % k, ho, wo)] += grad * (self.winner == offset)
+            window = grad_x[self._window(offset // k, offset % k, ho, wo)]
+            backend.xp.equal(self.winner, offset, out=won)
+            if s >= k:  # windows do not overlap: write the slice
+                backend.xp.multiply(grad, won, out=window)
+            else:  # overlapping windows: a pixel can win several, its gradients add up
+                window += grad * won
         return grad_x
