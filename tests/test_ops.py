@@ -619,9 +619,10 @@ def test_fused_losses_are_stable_for_huge_logits():
 
 
 def test_every_op_is_tested_here():
-    """A new op in scratchnet/ops must get a gradient test: this list has to be extended with it."""
+    """A new op in scratchnet/ops must get a gradient test: this list has to be extended with it.
+    (L1 is tested with the other fused ops in test_ops_fused.py.)"""
     tested = {"Abs", "Add", "BCEWithLogits", "Clip", "Conv2d", "CrossEntropy", "Div", "Dropout", "Exp", "GetItem",
-              "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "Maximum", "Mean", "Minimum", "Mul",
+              "L1", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "Maximum", "Mean", "Minimum", "Mul",
               "Neg", "PowScalar", "ReLU", "Reshape", "Sigmoid", "Softmax", "Sub", "Sum", "Tanh", "Transpose",
               "Where"}
     assert set(ops.__all__) == tested

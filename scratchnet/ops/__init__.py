@@ -5,7 +5,7 @@ from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .conv import Conv2d
 from .dropout import Dropout
 from .elementwise import Abs, Add, Clip, Div, Exp, Log, Maximum, Minimum, Mul, Neg, PowScalar, Sub, Where
-from .loss import BCEWithLogits, CrossEntropy
+from .loss import L1, BCEWithLogits, CrossEntropy
 from .matmul import Linear, MatMul
 from .pool import MaxPool2d
 from .reduce import Max, Mean, Sum
@@ -13,7 +13,7 @@ from .shape import GetItem, Reshape, Transpose
 
 __all__ = [
     "Abs", "Add", "BCEWithLogits", "Clip", "Conv2d", "CrossEntropy", "Div", "Dropout", "Exp",
-    "GetItem", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "Maximum", "Mean",
+    "GetItem", "L1", "Linear", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "Maximum", "Mean",
     "Minimum", "Mul", "Neg", "PowScalar", "ReLU", "Reshape", "Sigmoid", "Softmax", "Sub", "Sum",
     "Tanh", "Transpose", "Where",
 ]
