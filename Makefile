@@ -16,10 +16,10 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m scratchnet.experiments all --quick --out $(OUT)/demo --force
+	$(PY) examples/assignment.py all --quick --out $(OUT)/demo --force
 
 full: $(STAMP)
-	$(PY) -m scratchnet.experiments all --out $(OUT)/full --force
+	$(PY) examples/assignment.py all --out $(OUT)/full --force
 
 test: test-numpy test-hostguard
 
