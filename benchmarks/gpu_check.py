@@ -49,6 +49,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark script
+
+from train_speed import make_data  # noqa: E402  (the same data as the speed benchmark)
 
 HOSTGUARD_PATH = ROOT / "tests" / "hostguard"
 # name -> (kind, latent)
@@ -124,30 +127,6 @@ def run_tests(args):
 # --------------------------------------------------------------------------------------------------
 # 2. One model on one backend (the worker, run in a subprocess)
 # --------------------------------------------------------------------------------------------------
-def make_data(kind, images, data, seed):
-    """Host float32 (x, y): autoencoders x = y (N, 784); dis_net x (N, 1, 28, 28) and y (N, 1), half
-    of the images blurred by a 3x3 box (label 1), half clear (label 0)."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    if data == "mnist":
-        from scratchnet.data import load_mnist
-
-        pixels = load_mnist(progress=False).x_train[:images].astype(np.float32) / np.float32(255)
-        if len(pixels) < images:
-            pixels = pixels[np.arange(images) % len(pixels)]
-    else:
-        pixels = rng.random((images, 28, 28), dtype=np.float32)
-    if kind == "autoencoder":
-        x = np.ascontiguousarray(pixels.reshape(images, 784))
-        return x, x
-    labels = (rng.permutation(images) % 2).astype(np.float32)
-    padded = np.pad(pixels, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    blurred = sum(padded[:, i : i + 28, j : j + 28] for i in range(3) for j in range(3)) / np.float32(9)
-    x = np.where(labels[:, None, None] == 1, blurred, pixels).astype(np.float32)
-    return np.ascontiguousarray(x[:, None]), labels[:, None].copy()
-
-
 def count_step_ops(model, loss_fn, optimizer, xb, yb):
     """Function forward and backward calls in one training step (an extra step, after training)."""
     from scratchnet import Tensor

@@ -101,3 +101,12 @@ def use_headless_matplotlib():
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     return plt
+
+
+def save_figure(fig, path):
+    """Write a matplotlib figure to ``path`` as PNG and close it (figures pile up in memory otherwise)."""
+    plt = use_headless_matplotlib()
+    path = Path(path)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path

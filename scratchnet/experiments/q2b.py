@@ -434,11 +434,9 @@ def _pyplot():
 
 
 def _save(fig, path):
-    plt = _pyplot()
-    path = Path(path)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    from .cli import save_figure  # noqa: PLC0415
+
+    return save_figure(fig, path)
 
 
 def plot_image_rows(rows, path, title, gap=2):
