@@ -439,9 +439,12 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
     started = time.perf_counter()
     was_training = model.training
 
-    x, y = _to_backend(x, "fit", "x"), _to_backend(y, "fit", "y")
+    same_target = y is x  # an autoencoder: one copy on the device, one gather per batch
+    x = _to_backend(x, "fit", "x")
+    y = x if same_target else _to_backend(y, "fit", "y")
     if validation_data is not None:
-        x_val, y_val = (_to_backend(a, "fit", n) for a, n in zip(validation_data, ("x_val", "y_val")))
+        x_val = _to_backend(validation_data[0], "fit", "x_val")
+        y_val = x_val if validation_data[1] is validation_data[0] else _to_backend(validation_data[1], "fit", "y_val")
         y_val_host = backend.to_numpy(y_val) if metrics else None
     keep_best = keep_best and validation_data is not None
     metrics = metrics or {}
@@ -472,7 +475,8 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
                     xb, yb = x[start:stop], y[start:stop]
                 else:
                     index = order[start:stop]
-                    xb, yb = x[index], y[index]
+                    xb = x[index]
+                    yb = xb if same_target else y[index]
                 if input_transform is not None:
                     xb = input_transform(xb)
                 loss = loss_fn(model(Tensor(xb)), yb)

@@ -70,6 +70,23 @@ def test_loss_decreases_on_a_learnable_problem():
     assert history.best_epoch is None and history.best_val_loss is None  # no validation data
 
 
+def test_autoencoder_target_is_the_input_without_a_second_copy():
+    """fit(model, loss, opt, x, x): y is x, so one gather serves both; the result is the same as with a copy."""
+    x = np.random.default_rng(2).random((40, 4), dtype=np.float32)
+
+    def run(target, val_target):
+        sn.manual_seed(0)
+        model = nn.Sequential(nn.Dense(4, 3), nn.ReLU(), nn.Dense(3, 4))
+        history = fit(model, MSELoss(), Adam(model.parameters(), lr=1e-2), x, target, epochs=3,
+                      batch_size=16, validation_data=(x, val_target), progress=False)
+        return weights(model), history.history
+
+    same_weights, same_history = run(x, x)
+    copy_weights, copy_history = run(x.copy(), x.copy())
+    assert_same_weights(same_weights, copy_weights)
+    assert same_history == copy_history
+
+
 def test_history_keys_metrics_and_epoch_records():
     x, y = regression_data(96)
     x_val, y_val = regression_data(40, seed=2)
