@@ -3,6 +3,7 @@ cross-entropy, over the batch). The target may be a Tensor or an array; it gets 
 
 from __future__ import annotations
 
+from . import backend
 from . import functional as F
 from .ops.loss import L1
 from .tensor import Tensor
@@ -88,15 +89,15 @@ class CrossEntropyLoss(Loss):
     name = "CrossEntropyLoss"
 
     def forward(self, logits, labels):
-        from . import backend  # noqa: PLC0415
-
         labels = labels.data if isinstance(labels, Tensor) else backend.xp.asarray(labels)
         if logits.ndim != 2:
             raise ValueError(f"CrossEntropyLoss: logits must be (batch, classes), got shape {logits.shape}")
         if labels.shape != (logits.shape[0],) or labels.dtype.kind not in "iu":
             raise ValueError(f"CrossEntropyLoss: labels must be integers of shape ({logits.shape[0]},), "
                              f"got {labels.dtype} of shape {labels.shape}")
-        if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[1]):
-            raise ValueError(f"CrossEntropyLoss: labels must lie in [0, {logits.shape[1]}), "
-                             f"got values from {int(labels.min())} to {int(labels.max())}")
+        if labels.size:
+            low, high = int(labels.min()), int(labels.max())  # one read each (a device sync on CuPy)
+            if low < 0 or high >= logits.shape[1]:
+                raise ValueError(f"CrossEntropyLoss: labels must lie in [0, {logits.shape[1]}), "
+                                 f"got values from {low} to {high}")
         return F.cross_entropy(logits, labels)

@@ -134,7 +134,7 @@ class Adam(Optimizer):
     def _scratch(self, p):
         """A scratch array of p's shape and dtype (a view of one shared buffer)."""
         flat = self._work.get(p.dtype)
-        if flat is None or flat.size < p.size:
+        if flat is None:  # sized for the largest parameter, so one buffer serves them all
             flat = self._work[p.dtype] = backend.xp.empty(max(q.size for q in self.params), dtype=p.dtype)
         return flat[: p.size].reshape(p.shape)
 
