@@ -145,13 +145,25 @@ def count_step_ops(model, loss_fn, optimizer, xb, yb):
         loss = loss_fn(model(Tensor(xb)), yb)
     finally:
         Function.apply = original_apply
-    backwards = sum(1 for node in loss._topological_order() if node._ctx is not None)
+    backwards = _count_recorded_functions(loss)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
     parameters = len(model.parameters())
     return {"forward": forwards, "backward": backwards, "parameters": parameters,
             "estimate": forwards + backwards + ADAM_OPS_PER_PARAMETER * parameters}
+
+
+def _count_recorded_functions(loss):
+    """How many Functions backward will run: the recorded nodes the loss depends on."""
+    seen, stack = set(), [loss]
+    while stack:
+        node = stack.pop()
+        if node in seen or node._ctx is None:
+            continue
+        seen.add(node)
+        stack.extend(p for p in node._ctx.inputs if p.requires_grad)
+    return len(seen)
 
 
 def worker(args):

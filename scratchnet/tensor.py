@@ -9,7 +9,8 @@ scalar loss with respect to it (``.grad``, same shape as ``.data``). Every opera
 
 ``Function.apply`` runs ``forward`` and, when a gradient is wanted, records the function as the
 output's ``_ctx`` together with its input tensors. ``Tensor.backward`` then walks that recorded graph
-from the loss back to the leaves, in reverse topological order, applying the chain rule:
+from the loss back to the leaves, newest tensor first (a reverse topological order), applying the
+chain rule:
 
     dL/d(input) = backward(dL/d(output))
 
@@ -20,10 +21,13 @@ input's shape itself.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 
 from . import backend
 
 _grad_enabled = True
+_creation_numbers = itertools.count()  # each Tensor's number: made after its inputs, so numbered higher
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -114,7 +118,7 @@ class Tensor:
     Floating arrays keep their dtype (float64 for gradient checks); anything else becomes float32.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_number", "__weakref__")
     __array_priority__ = 1000  # ``ndarray * Tensor`` calls ``Tensor.__rmul__``
 
     def __init__(self, data, requires_grad=False, dtype=None, _wrap=False):
@@ -124,6 +128,7 @@ class Tensor:
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._ctx = None
+        self._number = next(_creation_numbers)
         if self.requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating tensors can require gradients, got {self.data.dtype}")
 
@@ -180,11 +185,15 @@ class Tensor:
             if grad.shape != self.shape:
                 raise ValueError(f"backward() got a grad of shape {grad.shape} for a tensor of shape {self.shape}")
 
+        # Every tensor is made after its inputs, so the newest tensor still waiting for its gradient
+        # has received every contribution it will get: its consumers are all newer, and done. A heap
+        # keyed by creation number (newest first) is therefore a reverse topological order, found
+        # on the way, without a separate walk of the graph.
         grads = {self: grad}  # tensor -> gradient so far (tensors hash by identity)
-        for node in reversed(self._topological_order()):
-            node_grad = grads.pop(node, None)
-            if node_grad is None:
-                continue
+        waiting = [(-self._number, self)]
+        while waiting:
+            _, node = heapq.heappop(waiting)
+            node_grad = grads.pop(node)
             fn = node._ctx
             if fn is None:  # a leaf: keep its gradient
                 node.grad = node_grad if node.grad is None else node.grad + node_grad
@@ -196,27 +205,11 @@ class Tensor:
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 parent_grad = unbroadcast(parent_grad, parent.data.shape)
-                grads[parent] = parent_grad if parent not in grads else grads[parent] + parent_grad
-
-    def _topological_order(self):
-        """Every tensor this one depends on (that requires grad), each after all of its inputs.
-
-        An explicit stack rather than recursion: deep graphs would hit Python's recursion limit.
-        """
-        order, seen = [], set()
-        stack = [(self, False)]
-        while stack:
-            node, inputs_done = stack.pop()
-            if inputs_done:
-                order.append(node)
-                continue
-            if node in seen:
-                continue
-            seen.add(node)
-            stack.append((node, True))
-            if node._ctx is not None:
-                stack.extend((p, False) for p in node._ctx.inputs if p.requires_grad and p not in seen)
-        return order
+                if parent in grads:
+                    grads[parent] = grads[parent] + parent_grad
+                else:
+                    grads[parent] = parent_grad
+                    heapq.heappush(waiting, (-parent._number, parent))
 
     # ----- arithmetic (the ops live in scratchnet/ops) -------------------------------------------
     def __add__(self, other):

@@ -66,7 +66,8 @@ def test_sgd_first_momentum_step_does_not_alias_the_gradient():
 # ----- Adam --------------------------------------------------------------------------------------
 
 def adam_by_hand(p, grads, lr, b1, b2, eps, v_floor=optim.Adam.V_FLOOR):
-    """Kingma & Ba, Algorithm 1, with the bias correction by t, and v floored as Adam documents."""
+    """Kingma & Ba, Algorithm 1, with the bias correction by t, and v floored at every step (Adam
+    floors it every FLUSH_EVERY steps; either way the floor keeps 0 / 0 away when eps = 0)."""
     p = p.copy()
     m = np.zeros_like(p)
     v = np.zeros_like(p)
@@ -88,7 +89,8 @@ def test_adam_three_steps(lr, betas, eps):
     expected, m, v = adam_by_hand(P0, GRADS[:3], lr, *betas, eps)
     np.testing.assert_allclose(p.numpy(), expected, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(host(opt.m[0]), m, rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(host(opt.v[0]), v, rtol=1e-12, atol=1e-300)
+    # v's floor (1e-35, where the gradient is always 0) is far below anything that moves a weight
+    np.testing.assert_allclose(host(opt.v[0]), v, rtol=1e-12, atol=2 * optim.Adam.V_FLOOR)
     assert opt.t == 3
 
 
@@ -113,13 +115,22 @@ def test_adam_bias_correction_uses_the_step_count():
         np.testing.assert_allclose(step, 0.1, rtol=1e-6)  # m_hat = g and v_hat = g^2 at every t
 
 
-def test_adam_floors_v_for_zero_gradients():
-    p = param()
-    opt = optim.Adam([p], lr=0.01)
-    run_steps(opt, p, GRADS)
-    v = host(opt.v[0])
-    assert v[1, 1] == optim.Adam.V_FLOOR  # the always-zero gradient: v is held at the floor, not denormal
-    assert p.numpy()[1, 1] == P0[1, 1]  # and that weight never moves
+@pytest.mark.parametrize("b2", [0.999, 0.9, 0.5, 0.0])
+def test_adam_floors_v_for_zero_gradients(b2):
+    """v of an always-zero gradient stays between V_FLOOR * b2^FLUSH_EVERY and V_FLOOR: never
+    denormal (nor 0, which with eps = 0 would make 0 / 0), and the weight never moves."""
+    p = param(dtype=np.float32)
+    opt = optim.Adam([p], lr=0.01, betas=(0.9, b2), eps=0.0)
+    zero_at_1_1 = np.ones((2, 3), dtype=np.float32)
+    zero_at_1_1[1, 1] = 0
+    lowest = optim.Adam.V_FLOOR * max(b2**optim.Adam.FLUSH_EVERY, 1e-2)
+    for _ in range(3 * optim.Adam.FLUSH_EVERY):
+        run_steps(opt, p, [zero_at_1_1])
+        v = host(opt.v[0])[1, 1]
+        assert lowest * 0.999 <= v <= optim.Adam.V_FLOOR * 1.001, f"v = {v} at step {opt.t}"
+        assert host(opt.v_sum[0])[1, 1] >= np.finfo(np.float32).tiny
+    assert p.numpy()[1, 1] == np.float32(P0[1, 1])
+    assert np.all(np.isfinite(p.numpy()))
     assert optim.Adam.V_FLOOR == 1e-35 and np.float32(1e-35) >= np.finfo(np.float32).tiny
 
 
@@ -208,6 +219,18 @@ def test_load_state_dict_wrong_shape(cls, kwargs):
     other = cls([param(np.zeros(4))], **kwargs)
     with pytest.raises(ValueError, match=r"has shape \(2, 3\), parameter 0 has shape \(4,\)"):
         other.load_state_dict(state)
+
+
+def test_load_state_dict_refuses_another_optimizers_state():
+    """An SGD state (velocity.0) or an older Adam's (m.0) must not load as a silent restart of Adam."""
+    p = param()
+    sgd = optim.SGD([p], lr=0.1, momentum=0.9)
+    run_steps(sgd, p, GRADS[:1])
+    adam = optim.Adam([param()])
+    with pytest.raises(ValueError, match=r"unknown entries \['velocity.0'\].*'m_sum', 'v_sum'"):
+        adam.load_state_dict(sgd.state_dict())
+    with pytest.raises(ValueError, match=r"unknown entries \['m.0'\]"):
+        adam.load_state_dict({"lr": 0.1, "t": 3, "m.0": np.zeros((2, 3))})
 
 
 @pytest.mark.parametrize("make, pattern", [

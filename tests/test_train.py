@@ -333,7 +333,7 @@ def test_checkpoint_contents_and_round_trip(tmp_path):
     save_checkpoint(path, model, optimizer, epoch=3, note="hello", extra_arrays={"a": np.arange(3)})
     with np.load(path, allow_pickle=False) as raw:
         keys = set(raw.files)
-    assert {"model/0.weight", "model/0.bias", "model/2.weight", "optim/lr", "optim/t", "optim/m.0",
+    assert {"model/0.weight", "model/0.bias", "model/2.weight", "optim/lr", "optim/t", "optim/m_sum.0",
             "epoch", "note", "extra_arrays/a", "scratchnet_checkpoint"} <= keys
     state = load_checkpoint(path)
     assert state["epoch"] == 3 and state["note"] == "hello" and state["version"] == train.CHECKPOINT_VERSION

@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from .. import backend
@@ -49,8 +50,8 @@ def empty_in_order(shape, dtype, order, reuse=True):
 
 def empty_like(a, dtype=None):
     """An uninitialised array of ``a``'s shape (and dtype unless given), laid out in ``a``'s memory order."""
-    dtype = a.dtype if dtype is None else dtype
-    if backend.name != "numpy" or a.size * backend.xp.dtype(dtype).itemsize < REUSE_MIN_BYTES:
+    dtype = a.dtype if dtype is None else backend.xp.dtype(dtype)
+    if backend.name != "numpy" or a.size * dtype.itemsize < REUSE_MIN_BYTES:
         return backend.xp.empty_like(a, dtype=dtype)  # order="K": a's memory order
     return empty_in_order(a.shape, dtype, axis_order(a))
 
@@ -71,16 +72,15 @@ def matmul(a, b):
     if a.ndim != 2 or b.ndim != 2:
         return a @ b
     xp = backend.xp
-    return xp.matmul(a, b, out=scratch((a.shape[0], b.shape[1]), xp.result_type(a.dtype, b.dtype)))
+    dtype = a.dtype if a.dtype == b.dtype else xp.result_type(a.dtype, b.dtype)
+    return xp.matmul(a, b, out=scratch((a.shape[0], b.shape[1]), dtype))
 
 
 def scratch(shape, dtype):
     """An uninitialised C-order array, reused from earlier steps when it is large (see the module docstring)."""
     xp = backend.xp
     dtype = xp.dtype(dtype)
-    size = 1
-    for n in shape:
-        size *= n
+    size = math.prod(shape)
     nbytes = size * dtype.itemsize
     if backend.name != "numpy" or nbytes < REUSE_MIN_BYTES:
         return xp.empty(shape, dtype=dtype)
