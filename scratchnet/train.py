@@ -353,7 +353,7 @@ def _set_rng_state(state):
 
 
 def _check_fit_args(epochs, batch_size, x, y, validation_data, metrics, early_stopping, checkpoint,
-                    resume, input_transform, min_delta, eval_batch_size):
+                    resume, input_transform, min_delta, eval_batch_size, on_epoch_end=None):
     epochs = _check_positive_int("fit", "epochs", epochs)
     batch_size = _check_positive_int("fit", "batch_size", batch_size)
     eval_batch_size = _check_positive_int("fit", "eval_batch_size", eval_batch_size)
@@ -386,6 +386,8 @@ def _check_fit_args(epochs, batch_size, x, y, validation_data, metrics, early_st
                          f"first (the checkpoint file itself is created by fit)")
     if input_transform is not None and not callable(input_transform):
         raise ValueError(f"fit: input_transform must be a function or None, got {input_transform!r}")
+    if on_epoch_end is not None and not callable(on_epoch_end):
+        raise ValueError(f"fit: on_epoch_end must be a function of the epoch's record, or None; got {on_epoch_end!r}")
     if not (isinstance(min_delta, int | float) and min_delta >= 0):
         raise ValueError(f"fit: min_delta must be a number >= 0, got {min_delta!r}")
     return epochs, batch_size, early_stopping, eval_batch_size
@@ -393,7 +395,7 @@ def _check_fit_args(epochs, batch_size, x, y, validation_data, metrics, early_st
 
 def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_data=None, shuffle=True,
         metrics=None, keep_best=True, early_stopping=None, checkpoint=None, resume=False, progress=True,
-        desc="train", input_transform=None, eval_batch_size=256, min_delta=0.0):
+        desc="train", input_transform=None, eval_batch_size=256, min_delta=0.0, on_epoch_end=None):
     """Train ``model`` on (x, y) for ``epochs`` epochs; return a ``History``.
 
     Each epoch: (1) draw a new order of the samples (``shuffle``); (2) for each mini-batch of
@@ -427,6 +429,9 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
     - ``progress``: a tqdm bar per epoch (or, without tqdm, one printed line per epoch); False: silent.
     - ``input_transform``: a function applied to every batch of x (e.g. a reshape), also for validation.
     - ``eval_batch_size``: batch size of the validation pass.
+    - ``on_epoch_end``: a function called with each epoch's record (the dict added to
+      ``history.epochs``) once the epoch is recorded and checkpointed: to show progress elsewhere,
+      e.g. from a worker process (``scratchnet.experiments.parallel``).
 
     Raises ``NonFiniteLossError`` when the training loss (checked at the end of each epoch and at
     every progress-bar update) or the weights become NaN or infinite; the checkpoint then still holds
@@ -434,7 +439,7 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
     """
     epochs, batch_size, early_stopping, eval_batch_size = _check_fit_args(
         epochs, batch_size, x, y, validation_data, metrics, early_stopping, checkpoint, resume,
-        input_transform, min_delta, eval_batch_size)
+        input_transform, min_delta, eval_batch_size, on_epoch_end)
     xp = backend.xp
     started = time.perf_counter()
     was_training = model.training
@@ -518,6 +523,8 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
             if checkpoint is not None:
                 _save_fit_checkpoint(checkpoint, model, optimizer, history, best_weights)
             _report(bar, progress, desc, epoch, epochs, record)
+            if on_epoch_end is not None:
+                on_epoch_end(dict(record))
             if history.stopped_early:
                 break
     finally:

@@ -14,7 +14,7 @@ pytest.importorskip("scipy")
 pytest.importorskip("matplotlib")
 
 from scratchnet import backend
-from scratchnet.experiments import q2a
+from scratchnet.experiments import parallel, q2a
 from scratchnet.experiments.clustering import (
     cluster_scores,
     contingency,
@@ -189,6 +189,9 @@ def test_example_end_to_end_on_fake_mnist(tmp_path, monkeypatch):
         assert (out / name).stat().st_size > 500, name
     assert on_disk["settings"]["epochs"] == 1 and on_disk["settings"]["quick"] is True
     assert on_disk["backend"] == backend.name  # "cupy" in the hostguard lane: no silent host conversion
+    # one worker process per model on a CPU with 2+ cores (this process on CuPy or one core)
+    assert on_disk["workers"] == parallel.default_workers(3)
+    assert {"train latent 16 (ReLU latent)", "figures latent 2 (ReLU latent)"} <= on_disk["step_seconds"].keys()
 
     assert metrics["models"]["latent_16"]["test_l1"] == on_disk["models"]["latent_16"]["test_l1"]
     markdown = (out / "report.md").read_text()

@@ -52,6 +52,14 @@ def add_common_options(parser, default_out):
     parser.add_argument("--quiet", action="store_true", help="no progress bars or step timings")
 
 
+def add_jobs_option(parser, what="models"):
+    parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                        help=f"train the {what} in N worker processes at once, each with one BLAS thread "
+                             f"(default: one process per model on a CPU with 2 or more cores, which keeps "
+                             f"every core busy; 1 on a GPU or one core); 1 trains them one after another "
+                             f"in this process")
+
+
 def prepare_output_dir(parser, out: Path, force: bool) -> Path:
     """Create ``out``; refuse (one-line error via ``parser.error``) if it exists and holds files and
     ``--force`` was not given, or if it cannot be written. Called before any work starts."""

@@ -5,6 +5,8 @@ The driver is ``examples/q2a_autoencoders.py``; it reads top to bottom and uses 
 - ``build_parser()`` and ``resolve_settings(args)``: the command line (``--quick`` fills in small sizes);
 - ``prepare_data(mnist, ...)``: pixels / 255 as float32, flattened to 784, the 67/33 train/validation
   split of the 60,000 training images (a seeded permutation), the 10,000 test images;
+- ``train_and_judge(latent, linear, ...)``: one model, start to end (train, test L1, dead units,
+  k-means on its codes, its figures), in this process or in a worker process;
 - the figures: ``plot_loss_curves``, ``plot_reconstructions``, ``plot_latent_scatter``, ``plot_tsne``,
   ``plot_confusions``, ``plot_unit_activity``, ``plot_kmeans_summary`` (all take host arrays);
 - ``kmeans_entry``: a ``clustering.cluster_scores`` result made fit for ``metrics.json``;
@@ -20,11 +22,12 @@ import argparse
 import json
 from pathlib import Path
 
-from scratchnet import backend
+from scratchnet import backend, losses, optim
+from scratchnet.train import evaluate, fit, predict
 
-from .cli import add_common_options, positive_float, positive_int
-from .clustering import sklearn_threads
-from .models import ENCODER_WIDTHS
+from .cli import Steps, add_common_options, add_jobs_option, positive_float, positive_int, use_headless_matplotlib
+from .clustering import active_fraction, cluster_scores, dead_units, sklearn_threads
+from .models import ENCODER_WIDTHS, Autoencoder
 from .report import Report
 
 np = backend.np
@@ -86,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true",
                         help=f"a smoke run: {QUICK['epochs']} epochs on {QUICK['n_train']:,} train / "
                              f"{QUICK['n_val']:,} validation / {QUICK['n_test']:,} test images (about a minute)")
+    add_jobs_option(parser)
     add_common_options(parser, "runs/q2a")
     return parser
 
@@ -121,6 +125,100 @@ def model_key(latent, linear):
 
 def model_label(latent, linear):
     return f"latent {latent} ({'linear' if linear else 'ReLU'} latent)"
+
+
+# ---------------------------------------------------------------------------------------------------
+# One model: train it, judge its codes, draw its figures
+# ---------------------------------------------------------------------------------------------------
+
+
+def train_and_judge(latent, linear, data, tsne_points, settings, out, show_progress=False, on_epoch_end=None):
+    """Train one autoencoder and judge it; return its entry for ``metrics.json`` (figures go to ``out``).
+
+    Runs in this process or in a worker process (``scratchnet.experiments.parallel``): everything it
+    needs comes in as arguments, and it starts from ``backend.manual_seed(seed)``, so a model gets
+    the same weights and batches whichever other models run and wherever it runs.
+    ``data`` is ``prepare_data``'s dict; ``tsne_points`` the test indices shown by t-SNE.
+    The entry's ``step_seconds`` holds the time of its train, evaluate and figures steps.
+    """
+    use_headless_matplotlib()
+    x_train, x_val, x_test, y_test = data["x_train"], data["x_val"], data["x_test"], data["y_test"]
+    seed, k, n_init = settings["seed"], settings["k"], settings["n_init"]
+    key, label = model_key(latent, linear), model_label(latent, linear)
+    steps = Steps(quiet=not show_progress)
+    out = Path(out)
+
+    backend.manual_seed(seed)  # every model starts from the same seed, whichever others run
+    model = Autoencoder(latent, linear_latent=linear)
+    optimizer = optim.Adam(model.parameters(), lr=settings["lr"])
+    loss_fn = losses.L1Loss()
+
+    with steps.step(f"train {label}"):
+        history = fit(model, loss_fn, optimizer, x_train, x_train, epochs=settings["epochs"],
+                      batch_size=settings["batch_size"], validation_data=(x_val, x_val),
+                      keep_best=True, progress=show_progress, desc=key, on_epoch_end=on_epoch_end)
+
+    with steps.step(f"evaluate {label}"):
+        test_l1 = evaluate(model, loss_fn, x_test, x_test)
+        codes = predict(model.encoder, x_test)  # host NumPy (N, latent)
+        reconstructions = predict(model, x_test[:N_RECONSTRUCTIONS])
+        dead = dead_units(codes)
+        kmeans = cluster_scores(codes, y_test, k=k, n_init=n_init, seed=seed)
+        kmeans_std = cluster_scores(codes, y_test, k=k, n_init=n_init, seed=seed, standardize=True)
+        kmeans_white = cluster_scores(codes, y_test, k=k, n_init=n_init, seed=seed, whiten=True)
+
+    with steps.step(f"figures {label}"):
+        figures = {
+            "loss": plot_loss_curves(history.history, out / f"{key}_loss.png", f"{label}: L1 loss",
+                                     best_epoch=history.best_epoch),
+            "reconstructions": plot_reconstructions(x_test[:N_RECONSTRUCTIONS], reconstructions,
+                                                    out / f"{key}_reconstructions.png",
+                                                    f"{label}: test digits (top) and reconstructions"),
+            "units": plot_unit_activity(codes, dead, out / f"{key}_units.png",
+                                        f"{label}: latent unit activity on the test set", linear=linear),
+            "kmeans": plot_confusions(kmeans, out / f"{key}_kmeans.png", f"{label}: k-means on the codes"),
+            "kmeans_standardized": plot_confusions(kmeans_std, out / f"{key}_kmeans_standardized.png",
+                                                   f"{label}: k-means on standardised codes"),
+            "kmeans_whitened": plot_confusions(kmeans_white, out / f"{key}_kmeans_whitened.png",
+                                               f"{label}: k-means on whitened codes"),
+        }
+        if latent == 2:
+            figures["latent_scatter"] = plot_latent_scatter(codes, y_test, out / f"{key}_latent.png",
+                                                            f"{label}: test codes coloured by digit")
+        else:
+            embedding = tsne_embedding(codes[tsne_points], seed=seed)
+            figures["tsne"] = plot_tsne(embedding, y_test[tsne_points], out / f"{key}_tsne.png",
+                                        f"{label}: t-SNE of {len(tsne_points):,} test codes")
+
+    return {
+        "label": label,
+        "latent": latent,
+        "linear_latent": linear,
+        "parameters": model.num_parameters(),
+        "test_l1": test_l1,
+        "best_val_loss": history.best_val_loss,
+        "epochs": len(history.epochs),
+        "best_epoch": history.best_epoch,
+        "train_seconds": round(history.seconds, 2),
+        "history": history.history,
+        "dead_units": len(dead),
+        "dead_unit_indices": dead.tolist(),
+        "active_fraction": [round(float(f), 4) for f in active_fraction(codes)],
+        "kmeans": kmeans_entry(kmeans),
+        "kmeans_standardized": kmeans_entry(kmeans_std),
+        "kmeans_whitened": kmeans_entry(kmeans_white),
+        "figures": {name: path.name for name, path in figures.items()},
+        "step_seconds": steps.times,
+    }
+
+
+def summary_line(entry) -> str:
+    """One line on a trained model, as the example prints it."""
+    kmeans, std, white = entry["kmeans"], entry["kmeans_standardized"], entry["kmeans_whitened"]
+    return (f"{entry['label']}: test L1 {entry['test_l1']:.4f}, dead units {entry['dead_units']} of {entry['latent']}, "
+            f"k-means accuracy {kmeans['accuracy']:.1%} (NMI {kmeans['nmi']:.3f}, ARI {kmeans['ari']:.3f}; "
+            f"unmatched {kmeans['unmatched_accuracy']:.1%}); standardised codes {std['accuracy']:.1%} "
+            f"(NMI {std['nmi']:.3f}); whitened codes {white['accuracy']:.1%} (NMI {white['nmi']:.3f})")
 
 
 # ---------------------------------------------------------------------------------------------------
