@@ -189,27 +189,33 @@ class Tensor:
         # has received every contribution it will get: its consumers are all newer, and done. A heap
         # keyed by creation number (newest first) is therefore a reverse topological order, found
         # on the way, without a separate walk of the graph.
+        # A leaf (a tensor made by the user, such as a weight) has no backward: its gradient is
+        # added to its .grad as soon as it arrives.
+        if self._ctx is None:
+            self._accumulate(grad)
+            return
         grads = {self: grad}  # tensor -> gradient so far (tensors hash by identity)
         waiting = [(-self._number, self)]
         while waiting:
             _, node = heapq.heappop(waiting)
-            node_grad = grads.pop(node)
             fn = node._ctx
-            if fn is None:  # a leaf: keep its gradient
-                node.grad = node_grad if node.grad is None else node.grad + node_grad
-                continue
-            input_grads = fn.backward(node_grad)
+            input_grads = fn.backward(grads.pop(node))
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             for parent, parent_grad in zip(fn.inputs, input_grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 parent_grad = unbroadcast(parent_grad, parent.data.shape)
-                if parent in grads:
+                if parent._ctx is None:
+                    parent._accumulate(parent_grad)
+                elif parent in grads:
                     grads[parent] = grads[parent] + parent_grad
                 else:
                     grads[parent] = parent_grad
                     heapq.heappush(waiting, (-parent._number, parent))
+
+    def _accumulate(self, grad):
+        self.grad = grad if self.grad is None else self.grad + grad
 
     # ----- arithmetic (the ops live in scratchnet/ops) -------------------------------------------
     def __add__(self, other):
