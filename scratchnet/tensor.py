@@ -215,7 +215,12 @@ class Tensor:
                     heapq.heappush(waiting, (-parent._number, parent))
 
     def _accumulate(self, grad):
-        self.grad = grad if self.grad is None else self.grad + grad
+        if self.grad is not None:
+            self.grad = self.grad + grad
+        elif getattr(grad.flags, "writeable", True):
+            self.grad = grad
+        else:  # a broadcast view (from sum or mean): give the user an array they may change in place
+            self.grad = grad.copy()
 
     # ----- arithmetic (the ops live in scratchnet/ops) -------------------------------------------
     def __add__(self, other):

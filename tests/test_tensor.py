@@ -127,6 +127,19 @@ def test_tensor_used_twice_gets_summed_gradients():
     np.testing.assert_allclose(host(x.grad), [2.0, -4.0, 6.0])
 
 
+def test_leaf_gradient_can_be_changed_in_place():
+    """sum's backward broadcasts a view of one number; the leaf's .grad must still be an array the
+    user may scale in place (gradient clipping does p.grad *= c)."""
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x.sum().backward()
+    x.grad *= 0.5
+    np.testing.assert_allclose(host(x.grad), [0.5, 0.5, 0.5])
+    w = Tensor(np.ones((2, 3)), requires_grad=True)
+    w.mean().backward()
+    w.grad *= 6
+    np.testing.assert_allclose(host(w.grad), np.ones((2, 3)))
+
+
 def test_diamond_graph():
     x = Tensor([1.5], requires_grad=True)
     y = x * 2
