@@ -33,6 +33,10 @@ def fail_or_sleep(seconds, on_epoch_end=None):
     return seconds
 
 
+def die(on_epoch_end=None):
+    os._exit(3)  # as if the system had killed the process
+
+
 def report_epochs(n, on_epoch_end=None):
     for epoch in range(1, n + 1):
         on_epoch_end({"epoch": epoch, "loss": 1.0 / epoch, "seconds": 0.0})
@@ -62,6 +66,13 @@ def test_a_failing_job_stops_the_others_and_raises_here():
     with pytest.raises(ValueError, match="fails on purpose"):
         parallel.run_jobs(fail_or_sleep, [(60,), (-1,)], workers=2, progress=False)
     assert time.perf_counter() - started < 30  # the 60-second job was stopped, not waited for
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang():
+    started = time.perf_counter()
+    with pytest.raises(RuntimeError, match=r"worker process ended in the middle of a job \(exit code 3"):
+        parallel.run_jobs(die, [(), ()], workers=2, progress=False)
+    assert time.perf_counter() - started < 30
 
 
 def test_progress_reaches_this_process(capsys, monkeypatch):

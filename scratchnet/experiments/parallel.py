@@ -139,13 +139,20 @@ def run_jobs(fn, jobs_args, *, workers, labels=None, epochs=None, progress=True)
     listener.start()
     pool = None
     try:
+        children_before = set(multiprocessing.active_children())
         with _thread_limit_for_children(max(1, (os.cpu_count() or 1) // workers)):
             pool = context.Pool(workers, initializer=_start_worker, initargs=(messages, backend.name))
+        pool_processes = set(multiprocessing.active_children()) - children_before
         failed = threading.Event()
         pending = [pool.apply_async(_run_job, (fn, i, args), error_callback=lambda _: failed.set())
                    for i, args in enumerate(jobs_args)]
         while not failed.is_set() and not all(job.ready() for job in pending):
             failed.wait(0.2)
+            # a pool replaces a worker that dies (killed, out of memory) but loses its job: never wait for it
+            dead = [p for p in pool_processes if not p.is_alive()]
+            if dead:
+                raise RuntimeError(f"a worker process ended in the middle of a job (exit code {dead[0].exitcode}: "
+                                   f"killed, or out of memory?); run with fewer workers (--jobs) or --jobs 1")
         for job in pending:  # the first failure (raised with the worker's traceback as its cause)
             if job.ready() and not job.successful():
                 job.get()
