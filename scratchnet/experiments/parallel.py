@@ -3,9 +3,10 @@
 Why. In one process, OpenBLAS splits each matrix product over all the cores, but everything else
 (activations, the loss, Adam: about 40% of a dense-autoencoder epoch here) runs on one core, and at
 the end of every product one BLAS thread waits for the other: on a machine where another program
-holds a core, that wait can make a product 10 to 50 times slower. The Q2A and Q2B examples train
-several models that do not depend on each other. Each in its own process, with a one-thread BLAS,
-keeps every core busy with all of the work, and no product ever waits for another thread.
+holds a core, that wait can make a product 10 to 50 times slower. The Q2A example trains several
+models that do not depend on each other. Each in its own process, with its share of the cores for
+its BLAS (one thread when there are at least as many jobs as cores), keeps every core busy with all
+of the work, and a one-thread product never waits for another thread.
 
 How. ``run_jobs(fn, jobs_args, workers=...)`` calls ``fn(*args, on_epoch_end=report)`` for every
 ``args`` in worker processes started fresh ("spawn": the same on Linux, macOS and Windows), and
