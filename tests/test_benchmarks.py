@@ -37,3 +37,18 @@ def test_train_speed_rejects_unknown_models():
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train_speed.py"), "--models", "vgg"],
                           capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert done.returncode == 2 and "unknown model" in done.stderr
+
+
+@pytest.mark.skipif(os.environ.get("SCRATCHNET_BACKEND", "numpy") != "numpy",
+                    reason="step_costs.py times NumPy's own passes and products")
+def test_step_costs_prints_its_five_tables():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "step_costs.py"), "--quick"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    titles = [line for line in done.stdout.splitlines() if line[:2] in ("1.", "2.", "3.", "4.", "5.")]
+    assert len(titles) == 5, done.stdout
+    adam_rows = [line for line in done.stdout.splitlines() if line.startswith("| ae")][:3]
+    assert [row.split("|")[1].strip() for row in adam_rows] == ["ae2", "ae16", "ae256"]
+    for row in adam_rows:
+        assert all(float(cell) > 0 for cell in row.strip("|").split("|")[3:])
