@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402  (a benchmark, not the library: it times NumPy itself)
+import numpy as np  # a benchmark, not the library: it times NumPy itself
 
-from scratchnet import losses, optim  # noqa: E402
-from scratchnet.experiments import models  # noqa: E402
-from scratchnet.nn import Parameter  # noqa: E402
-from scratchnet.tensor import Tensor  # noqa: E402
-from scratchnet.train import evaluate  # noqa: E402
+from scratchnet import losses, optim
+from scratchnet.experiments import models
+from scratchnet.nn import Parameter
+from scratchnet.tensor import Tensor
+from scratchnet.train import evaluate
 
 TABLES = ("passes", "adam", "bookkeeping", "products", "validation")
 LATENTS = (2, 16, 256)
@@ -115,7 +115,7 @@ def adam(calls):
         grads = [p.grad for p in params]
         state = {"t": 0, "m": [np.zeros_like(a) for a in arrays], "v": [np.zeros_like(a) for a in arrays],
                  "work": [np.empty_like(a) for a in arrays]}
-        textbook = median_seconds(lambda: textbook_adam(arrays, grads, state), calls)
+        textbook = median_seconds(lambda a=arrays, g=grads, s=state: textbook_adam(a, g, s), calls)
         flat = Parameter(np.concatenate([a.ravel() for a in arrays]))
         flat.grad = np.concatenate([g.ravel() for g in grads])
         one_array = median_seconds(optim.Adam([flat]).step, calls)
