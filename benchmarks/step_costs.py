@@ -22,6 +22,7 @@ Tables (medians of many calls after a warm-up; microseconds unless stated):
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -84,8 +85,8 @@ def textbook_adam(params, grads, state, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     """Adam as Kingma & Ba write it, in place: 13 passes per parameter array (what optim.Adam did before)."""
     state["t"] += 1
     t = state["t"]
-    step_size = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
-    eps_hat = eps * np.sqrt(1 - b2**t)
+    step_size = lr * math.sqrt(1 - b2**t) / (1 - b1**t)  # Python floats: a NumPy float64 would
+    eps_hat = eps * math.sqrt(1 - b2**t)  # make every pass below compute in float64
     for p, g, m, v, work in zip(params, grads, state["m"], state["v"], state["work"]):
         m *= b1
         m += np.multiply(g, 1 - b1, out=work)
