@@ -195,6 +195,7 @@ class Tensor:
             self._accumulate(grad)
             return
         grads = {self: grad}  # tensor -> gradient so far (tensors hash by identity)
+        given = set()  # ids of the arrays handed to leaves in this pass (each leaf gets its own)
         waiting = [(-self._number, self)]
         while waiting:
             _, node = heapq.heappop(waiting)
@@ -207,20 +208,25 @@ class Tensor:
                     continue
                 parent_grad = unbroadcast(parent_grad, parent.data.shape)
                 if parent._ctx is None:
-                    parent._accumulate(parent_grad)
+                    parent._accumulate(parent_grad, given)
                 elif parent in grads:
                     grads[parent] = grads[parent] + parent_grad
                 else:
                     grads[parent] = parent_grad
                     heapq.heappush(waiting, (-parent._number, parent))
 
-    def _accumulate(self, grad):
+    def _accumulate(self, grad, given=None):
+        """Add ``grad`` to ``.grad``. The first gradient is kept as it is, unless the user could not
+        change it in place on its own: a read-only broadcast view (from sum or mean), or an array
+        already handed to another leaf (``a + b`` passes one gradient array to both)."""
         if self.grad is not None:
             self.grad = self.grad + grad
-        elif getattr(grad.flags, "writeable", True):
-            self.grad = grad
-        else:  # a broadcast view (from sum or mean): give the user an array they may change in place
-            self.grad = grad.copy()
+            return
+        if not getattr(grad.flags, "writeable", True) or (given is not None and id(grad) in given):
+            grad = grad.copy()
+        if given is not None:
+            given.add(id(grad))
+        self.grad = grad
 
     # ----- arithmetic (the ops live in scratchnet/ops) -------------------------------------------
     def __add__(self, other):

@@ -140,6 +140,17 @@ def test_leaf_gradient_can_be_changed_in_place():
     np.testing.assert_allclose(host(w.grad), np.ones((2, 3)))
 
 
+def test_leaves_never_share_a_gradient_array():
+    """Add's backward passes the same array to both inputs; scaling one leaf's .grad in place must
+    not change the other's."""
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    ((a + b) * 2).sum().backward()
+    a.grad *= 10
+    np.testing.assert_allclose(host(a.grad), [20.0, 20.0])
+    np.testing.assert_allclose(host(b.grad), [2.0, 2.0])
+
+
 def test_diamond_graph():
     x = Tensor([1.5], requires_grad=True)
     y = x * 2
