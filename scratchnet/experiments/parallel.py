@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 
@@ -76,6 +77,9 @@ def _start_worker(messages, backend_name):
     global _messages
     _messages = messages
     backend.use(backend_name)
+    # Ctrl-C reaches every process of the terminal's group; this one leaves it to the parent, which
+    # stops the workers (pool.terminate), so one message is printed instead of one per worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_job(fn, index, args):
