@@ -75,16 +75,16 @@ def main(argv=None):
 
     # 3. One autoencoder per latent size, each in its own worker process (see parallel.py) ---------
     models = settings["models"]
-    workers = args.jobs or parallel.default_workers(len(models))
+    workers = parallel.check_workers(args.jobs or parallel.default_workers(len(models)), len(models))
     in_workers = workers > 1
     jobs = [(latent, linear, data, tsne_points, settings, out, progress and not in_workers)
             for latent, linear in models]
-    where = f" in {min(workers, len(jobs))} processes" if in_workers else ""
+    where = f" in {workers} processes" if in_workers else ""
     with steps.step(f"train and judge {len(jobs)} models{where}"):
         entries = parallel.run_jobs(q2a.train_and_judge, jobs, workers=workers, progress=progress,
                                     labels=[q2a.model_key(*model) for model in models],
                                     epochs=[settings["epochs"]] * len(jobs))
-    metrics["workers"] = min(workers, len(jobs))
+    metrics["workers"] = workers
     for (latent, linear), entry in zip(models, entries):
         for name, seconds in entry.pop("step_seconds").items():
             steps.times[name] = seconds  # measured in the model's own process
