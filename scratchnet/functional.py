@@ -58,9 +58,13 @@ def matmul(a, b):
     return ops.MatMul.apply(a, b)
 
 
-def linear(x, weight, bias):
-    """x (N, in) @ weight (in, out) + bias (out,) -> (N, out), as one fused op."""
-    return ops.Linear.apply(x, weight, bias)
+LINEAR_ACTIVATIONS = ops.Linear.ACTIVATIONS  #: what ``linear`` and ``nn.Dense`` accept as ``activation``
+
+
+def linear(x, weight, bias, activation=None):
+    """act(x (N, in) @ weight (in, out) + bias (out,)) -> (N, out), as one fused op; ``activation``
+    None, ``"relu"`` or ``"sigmoid"``. See ops/matmul.py."""
+    return ops.Linear.apply(x, weight, bias, activation=activation)
 
 
 def conv2d(x, weight, bias, stride=1, padding=0):

@@ -167,6 +167,29 @@ def test_wrong_input_shape_names_layer_got_and_expected(layer, shape, expected):
     assert expected in message
 
 
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("activation, module", [("relu", nn.ReLU), ("sigmoid", nn.Sigmoid)])
+def test_dense_with_an_activation_is_dense_then_that_layer(activation, module, bias):
+    backend.manual_seed(0)
+    fused = nn.Dense(5, 3, bias=bias, activation=activation)
+    backend.manual_seed(0)
+    plain = nn.Sequential(nn.Dense(5, 3, bias=bias), module())
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
+    outputs = []
+    for model in (fused, plain):
+        y = model(Tensor(x))
+        (y * y).sum().backward()
+        outputs.append([host(y.data)] + [host(p.grad) for p in model.parameters()])
+    for a, b in zip(*outputs):
+        np.testing.assert_array_equal(a, b)
+    assert repr(fused) == f"Dense(5, 3, activation='{activation}')"
+
+
+def test_dense_names_the_activations_it_accepts():
+    with pytest.raises(ValueError, match=r"Dense: activation must be None, 'relu' or 'sigmoid', got 'softmax'"):
+        nn.Dense(3, 2, activation="softmax")
+
+
 def test_dense_error_names_its_sizes():
     with pytest.raises(ValueError, match=r"Dense\(784, 256\) got input of shape \(32, 100\), expected \(batch, 784\)"):
         nn.Dense(784, 256)(Tensor(np.ones((32, 100))))

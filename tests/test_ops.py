@@ -266,6 +266,37 @@ def test_linear(n, fan_in, fan_out, data):
     np.testing.assert_allclose(F.linear(Tensor(x), Tensor(w), Tensor(b)).numpy(), x @ w + b, rtol=1e-12, atol=1e-12)
 
 
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.sampled_from(["relu", "sigmoid"]), st.data())
+def test_linear_with_its_activation(n, fan_in, fan_out, activation, data):
+    x, w, b = data.draw(arrays((n, fan_in))), data.draw(arrays((fan_in, fan_out))), data.draw(arrays((fan_out,)))
+    z = x @ w + b
+    assume(activation != "relu" or np.abs(z).min() > 0.05)  # away from ReLU's kink
+    check_gradients(lambda x, w, b: F.linear(x, w, b, activation=activation), x, w, b)
+    expected = np.maximum(z, 0) if activation == "relu" else 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(F.linear(Tensor(x), Tensor(w), Tensor(b), activation=activation).numpy(), expected,
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_linear_with_an_activation_is_the_two_ops_bit_for_bit():
+    rng = np.random.default_rng(0)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((64, 30), (30, 20), (20,)))
+    g = rng.standard_normal((64, 20)).astype(np.float32)
+    for activation, separate in (("relu", F.relu), ("sigmoid", F.sigmoid)):
+        grads = []
+        for fused in (True, False):
+            tensors = [leaf(a) for a in (x, w, b)]
+            y = F.linear(*tensors, activation=activation) if fused else separate(F.linear(*tensors))
+            y.backward(g)
+            grads.append([host(y.data)] + [host(t.grad) for t in tensors])
+        for a, b_ in zip(*grads):
+            np.testing.assert_array_equal(a, b_)
+
+
+def test_linear_names_the_activations_it_accepts():
+    with pytest.raises(ValueError, match=r"activation must be one of \(None, 'relu', 'sigmoid'\), got 'tanh'"):
+        F.linear(Tensor(np.ones((1, 2))), Tensor(np.ones((2, 2))), Tensor(np.ones(2)), activation="tanh")
+
+
 def test_linear_skips_gradients_nobody_needs():
     x = Tensor(np.ones((2, 3)))  # the first layer's input: no gradient wanted
     w, b = leaf(np.ones((3, 2))), leaf(np.zeros(2))

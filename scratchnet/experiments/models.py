@@ -21,16 +21,11 @@ LATENT_SIZES = tuple(ENCODER_WIDTHS)
 
 
 def _dense_stack(widths, last_activation):
-    """Dense layers through ``widths`` with ReLU between them and ``last_activation`` (or none) at the end."""
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(nn.Dense(n_in, n_out))
-        is_last = i == len(widths) - 2
-        if not is_last:
-            layers.append(nn.ReLU())
-        elif last_activation is not None:
-            layers.append(last_activation)
-    return nn.Sequential(*layers)
+    """Dense layers through ``widths``, ReLU on all but the last, ``last_activation`` ("relu",
+    "sigmoid" or None) on the last: Keras' ``Dense(n, activation=...)``, the assignment's own form."""
+    pairs = list(zip(widths[:-1], widths[1:]))
+    return nn.Sequential(*[nn.Dense(n_in, n_out, activation="relu" if i < len(pairs) - 1 else last_activation)
+                           for i, (n_in, n_out) in enumerate(pairs)])
 
 
 class Autoencoder(nn.Module):
@@ -47,8 +42,8 @@ class Autoencoder(nn.Module):
             raise ValueError(f"Autoencoder: latent must be one of {LATENT_SIZES}, got {latent!r}")
         widths = ENCODER_WIDTHS[latent]
         self.latent, self.linear_latent = latent, linear_latent
-        self.encoder = _dense_stack(widths, None if linear_latent else nn.ReLU())
-        self.decoder = _dense_stack(widths[::-1], nn.Sigmoid())
+        self.encoder = _dense_stack(widths, None if linear_latent else "relu")
+        self.decoder = _dense_stack(widths[::-1], "sigmoid")
 
     def encode(self, x):
         return self.encoder(x)

@@ -17,17 +17,22 @@ def _shape_error(layer, got, expected):
 
 
 class Dense(Module):
-    """Fully connected: y = x W + b.  x (N, in_features) -> y (N, out_features).
+    """Fully connected: y = act(x W + b).  x (N, in_features) -> y (N, out_features).
 
-    weight (in_features, out_features), Glorot-uniform; bias (out_features,), zeros.
+    weight (in_features, out_features), Glorot-uniform; bias (out_features,), zeros. ``activation``
+    is None (y = x W + b), ``"relu"`` or ``"sigmoid"``, as Keras' ``Dense(units, activation=...)``:
+    ``Dense(784, 256, activation="relu")`` computes what ``Dense(784, 256)`` followed by ``ReLU()``
+    does, bit for bit, in one fused op (see ops/matmul.py: it is faster).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str | None = None):
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"Dense: {name} must be a positive integer, got {value!r}")
-        self.in_features, self.out_features = in_features, out_features
+        if activation not in F.LINEAR_ACTIVATIONS:
+            raise ValueError(f"Dense: activation must be None, 'relu' or 'sigmoid', got {activation!r}")
+        self.in_features, self.out_features, self.activation = in_features, out_features, activation
         self.weight = Parameter(init.glorot_uniform((in_features, out_features), in_features, out_features))
         self.bias = Parameter(init.zeros((out_features,))) if bias else None
 
@@ -35,12 +40,14 @@ class Dense(Module):
         x = _as_tensor(x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise _shape_error(repr(self), x.shape, f"(batch, {self.in_features})")
-        if self.bias is None:
-            return x @ self.weight
-        return F.linear(x, self.weight, self.bias)
+        if self.bias is not None:
+            return F.linear(x, self.weight, self.bias, activation=self.activation)
+        y = x @ self.weight
+        return y if self.activation is None else getattr(F, self.activation)(y)
 
     def extra_repr(self):
-        return f"{self.in_features}, {self.out_features}"
+        activation = "" if self.activation is None else f", activation={self.activation!r}"
+        return f"{self.in_features}, {self.out_features}{activation}"
 
 
 class Conv2D(Module):

@@ -5,20 +5,52 @@ from ..tensor import Function
 from .memory import empty_like
 
 
-class ReLU(Function):
-    """max(x, 0).  d/dx = 1 where x > 0, else 0.
+def relu_into(x, out):
+    """out <- max(x, 0), computed as x * (x > 0); ``out`` may be ``x`` itself (in place).
 
-    Both passes multiply by the saved boolean mask (x > 0). Mask and results are arrays in x's memory
-    order, reused from step to step when large (see ops/memory.py).
+    Returns the boolean mask (x > 0), which is also the derivative. Arrays keep x's memory order
+    and are reused from step to step when large (see ops/memory.py).
     """
+    xp = backend.xp
+    positive = xp.greater(x, 0, out=empty_like(x, dtype=bool))
+    xp.multiply(x, positive, out=out)
+    return positive
+
+
+def relu_backward(grad, positive):
+    """grad * (x > 0): the gradient through a ReLU, from its saved mask."""
+    return backend.xp.multiply(grad, positive, out=empty_like(grad))
+
+
+def sigmoid_into(x, out):
+    """out <- 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2, which never overflows; ``out``
+    may be ``x`` itself (in place). Returns ``out``."""
+    xp = backend.xp
+    xp.multiply(x, x.dtype.type(0.5), out=out)
+    xp.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+def sigmoid_backward(grad, s):
+    """grad * s (1 - s): the gradient through a sigmoid, from its output s alone (in one array)."""
+    grad_x = backend.xp.subtract(1, s, out=empty_like(s))
+    grad_x *= s
+    grad_x *= grad
+    return grad_x
+
+
+class ReLU(Function):
+    """max(x, 0).  d/dx = 1 where x > 0, else 0: both passes multiply by the saved mask (x > 0)."""
 
     def forward(self, x):
-        xp = backend.xp
-        self.positive = xp.greater(x, 0, out=empty_like(x, dtype=bool))
-        return xp.multiply(x, self.positive, out=empty_like(x))
+        out = empty_like(x)
+        self.positive = relu_into(x, out)
+        return out
 
     def backward(self, grad):
-        return backend.xp.multiply(grad, self.positive, out=empty_like(grad))
+        return relu_backward(grad, self.positive)
 
 
 class Sigmoid(Function):
@@ -28,20 +60,11 @@ class Sigmoid(Function):
     """
 
     def forward(self, x):
-        xp = backend.xp
-        s = xp.multiply(x, x.dtype.type(0.5), out=empty_like(x))  # all in one array
-        xp.tanh(s, out=s)
-        s *= 0.5
-        s += 0.5
-        self.out = s
-        return s
+        self.out = sigmoid_into(x, empty_like(x))
+        return self.out
 
     def backward(self, grad):
-        s = self.out
-        grad_x = backend.xp.subtract(1, s, out=empty_like(s))  # grad * s * (1 - s), in one array
-        grad_x *= s
-        grad_x *= grad
-        return grad_x
+        return sigmoid_backward(grad, self.out)
 
 
 class Tanh(Function):
