@@ -66,11 +66,14 @@ def table(title, header, rows):
 def passes(calls):
     rng = np.random.default_rng(0)
     a, b, out = (rng.random(490_000, dtype=np.float32) + np.float32(0.5) for _ in range(3))
+    signs = np.sign(rng.standard_normal(490_000).astype(np.float32))  # -1 and 1: sign leaves them so
     kinds = {
         "multiply (a * b)": lambda: np.multiply(a, b, out=out),
         "sqrt": lambda: np.sqrt(a, out=out),
         "divide (a / b)": lambda: np.divide(a, b, out=out),
         "hypot (sqrt(a^2 + b^2))": lambda: np.hypot(a, b, out=out),
+        "sign, into another array": lambda: np.sign(signs, out=out),
+        "sign, in place (out=its input)": lambda: np.sign(signs, out=signs),
     }
     base = None
     rows = []

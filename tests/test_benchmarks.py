@@ -1,6 +1,7 @@
-"""Smoke test of benchmarks/train_speed.py: it runs end to end on tiny data, so it cannot rot.
+"""Smoke tests of the benchmarks: they run end to end on tiny data, so they cannot rot; and a check
+that the plain NumPy yardstick of train_speed.py does the arithmetic scratchnet does.
 
-Timings are not asserted (they depend on the machine and its load); the table's shape is."""
+Timings are not asserted (they depend on the machine and its load); the tables' shapes are."""
 
 from __future__ import annotations
 
@@ -52,3 +53,48 @@ def test_step_costs_prints_its_five_tables():
     assert [row.split("|")[1].strip() for row in adam_rows] == ["ae2", "ae16", "ae256"]
     for row in adam_rows:
         assert all(float(cell) > 0 for cell in row.strip("|").split("|")[3:])
+
+
+@pytest.mark.skipif(os.environ.get("SCRATCHNET_BACKEND", "numpy") != "numpy",
+                    reason="the plain loop is NumPy on the host")
+def test_train_speed_times_the_plain_numpy_loop_on_the_autoencoders():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train_speed.py"), "--tiny", "--only", "numpy"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].rstrip().endswith("| plain NumPy s/epoch | scratchnet / plain NumPy |")
+    assert [row.split("|")[1].strip() for row in rows[1:]] == ["ae2", "ae16", "ae256"]  # no dis_net by hand
+    assert all(float(row.strip("|").split("|")[12]) > 0 for row in rows[1:])
+
+
+def test_the_plain_numpy_yardstick_does_scratchnets_arithmetic(monkeypatch):
+    """benchmarks/plain_numpy.py writes every gradient by hand; timing it against scratchnet is fair
+    only if it does the same work, so both must reach the same weights (the same arithmetic in the same
+    order: bit for bit here), through partial batches and Adam's flush at step 64."""
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.plain_numpy import PlainAutoencoder
+    from scratchnet import backend, losses, optim
+    from scratchnet.experiments.models import Autoencoder
+    from scratchnet.tensor import Tensor
+    from scratchnet.train import evaluate
+
+    rng = np.random.default_rng(1)
+    x = (rng.random((300, 784), dtype=np.float32) * (rng.random((300, 784)) < 0.3)).astype(np.float32)
+    for latent in (2, 256):
+        backend.manual_seed(0)
+        model = Autoencoder(latent)
+        optimizer, loss_fn = optim.Adam(model.parameters(), lr=1e-3), losses.L1Loss()
+        plain = PlainAutoencoder.from_scratchnet(model, lr=1e-3)
+        for step in range(65):
+            xb = x[rng.permutation(len(x))[: 64 if step % 3 else 17]]
+            loss = loss_fn(model(Tensor(backend.as_array(xb))), backend.as_array(xb))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            assert float(plain.train_step(xb)) == pytest.approx(loss.item(), rel=1e-6)
+        for ours, theirs in zip(model.parameters(), plain.parameters()):
+            np.testing.assert_allclose(theirs, ours.numpy(), rtol=1e-5, atol=1e-7)
+        assert plain.validation_loss(x, 64) == pytest.approx(evaluate(model, loss_fn, x, x, batch_size=64), rel=1e-6)
