@@ -70,8 +70,9 @@ class PlainAutoencoder:
                                 [np.empty((n, widths[-1]), np.float32) for _ in range(2)])
         return self._buffers[n]
 
-    def forward(self, x, keep=True):
-        """x (n, 784) -> output (n, 784); with ``keep`` the activations and masks stay for backward."""
+    def forward(self, x):
+        """x (n, 784) -> output (n, 784); the activations and masks stay in this batch size's arrays
+        for ``train_step``'s backward pass (the next forward overwrites them)."""
         h, masks, _, _ = self._arrays(len(x))
         h[0] = x
         last = len(self.weights) - 1

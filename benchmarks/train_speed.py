@@ -3,6 +3,8 @@
     python benchmarks/train_speed.py                      # the full table (random data)
     python benchmarks/train_speed.py --data mnist         # on real MNIST (cached by scratchnet.data)
     python benchmarks/train_speed.py --drift              # 10 epochs: does an epoch get slower?
+    python benchmarks/train_speed.py --models ae2,ae16,ae256 --threads 1 --epochs 3 --repeats 3
+                                                          # one thread: against the plain NumPy floor
     python benchmarks/train_speed.py --tiny --only scratchnet   # seconds: the smoke test
 
 Models (as in scratchnet/experiments/models.py, PyTorch twins in benchmarks/torch_models.py, the
@@ -13,7 +15,7 @@ autoencoders also written out by hand in plain NumPy in benchmarks/plain_numpy.p
 - ``dis32``, ``dis256``: dis_net on 8,000 images 1x28x28 at batch 32 and 256, BCE with logits, Adam(1e-3).
 
 Method. Each library runs in its own subprocess (in one process their thread pools would fight over
-the cores), one subprocess per model; the two libraries alternate, ``--repeats`` times. A subprocess
+the cores), one subprocess per model; the libraries alternate, ``--repeats`` times. A subprocess
 trains one warm-up epoch and then ``--epochs`` timed ones: scratchnet with its own ``scratchnet.train.fit``
 (``progress=False``; the epoch times are fit's own), PyTorch with the same loop written out: shuffle,
 index each batch, forward, loss, ``zero_grad``, ``backward``, ``step``, the loss summed on the device;

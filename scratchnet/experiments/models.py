@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from .. import nn
 
 # Layer widths of the assignment's encoders; each decoder mirrors its encoder back to 784.
@@ -23,7 +25,7 @@ LATENT_SIZES = tuple(ENCODER_WIDTHS)
 def _dense_stack(widths, last_activation):
     """Dense layers through ``widths``, ReLU on all but the last, ``last_activation`` ("relu",
     "sigmoid" or None) on the last: Keras' ``Dense(n, activation=...)``, the assignment's own form."""
-    pairs = list(zip(widths[:-1], widths[1:]))
+    pairs = list(pairwise(widths))
     return nn.Sequential(*[nn.Dense(n_in, n_out, activation="relu" if i < len(pairs) - 1 else last_activation)
                            for i, (n_in, n_out) in enumerate(pairs)])
 
