@@ -15,23 +15,28 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_benchmark(script, *args, timeout=120):
+    """Run benchmarks/<script> with the checkout importable; returns (stdout, table rows as cell lists)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
+            for line in done.stdout.splitlines() if line.startswith("| ")]
+    return done.stdout, rows
+
+
 @pytest.mark.skipif(os.environ.get("SCRATCHNET_BACKEND", "numpy") != "numpy",
                     reason="the benchmark times the NumPy backend against PyTorch's CPU build")
 def test_train_speed_runs_on_tiny_data():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train_speed.py"), "--tiny", "--only", "scratchnet"],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
-    assert rows[0].startswith("| model | batch | scratchnet s/epoch")
-    models = [row.split("|")[1].strip() for row in rows[1:]]
-    assert models == ["ae2", "ae16", "ae256", "dis32", "dis256"]
-    for row in rows[1:]:
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
+    stdout, (header, *rows) = run_benchmark("train_speed.py", "--tiny", "--only", "scratchnet")
+    assert header[:3] == ["model", "batch", "scratchnet s/epoch"]
+    assert [cells[0] for cells in rows] == ["ae2", "ae16", "ae256", "dis32", "dis256"]
+    for cells in rows:
         assert float(cells[2]) > 0  # scratchnet s/epoch
         assert cells[3] == "-"  # --only scratchnet: no PyTorch column
         assert float(cells[7]) > 0  # peak memory, MiB
-    assert "NumPy" in done.stdout and "BLAS" in done.stdout
+    assert "NumPy" in stdout and "BLAS" in stdout
 
 
 def test_train_speed_rejects_unknown_models():
@@ -43,29 +48,22 @@ def test_train_speed_rejects_unknown_models():
 @pytest.mark.skipif(os.environ.get("SCRATCHNET_BACKEND", "numpy") != "numpy",
                     reason="step_costs.py times NumPy's own passes and products")
 def test_step_costs_prints_its_five_tables():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "step_costs.py"), "--quick"],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    titles = [line for line in done.stdout.splitlines() if line[:2] in ("1.", "2.", "3.", "4.", "5.")]
-    assert len(titles) == 5, done.stdout
-    adam_rows = [line for line in done.stdout.splitlines() if line.startswith("| ae")][:3]
-    assert [row.split("|")[1].strip() for row in adam_rows] == ["ae2", "ae16", "ae256"]
-    for row in adam_rows:
-        assert all(float(cell) > 0 for cell in row.strip("|").split("|")[3:])
+    stdout, rows = run_benchmark("step_costs.py", "--quick", timeout=300)
+    titles = [line for line in stdout.splitlines() if line[:2] in ("1.", "2.", "3.", "4.", "5.")]
+    assert len(titles) == 5, stdout
+    adam_rows = [cells for cells in rows if cells[0].startswith("ae")][:3]
+    assert [cells[0] for cells in adam_rows] == ["ae2", "ae16", "ae256"]
+    for cells in adam_rows:
+        assert all(float(cell) > 0 for cell in cells[3:])
 
 
 @pytest.mark.skipif(os.environ.get("SCRATCHNET_BACKEND", "numpy") != "numpy",
                     reason="the plain loop is NumPy on the host")
 def test_train_speed_times_the_plain_numpy_loop_on_the_autoencoders():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train_speed.py"), "--tiny", "--only", "numpy"],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
-    assert rows[0].rstrip().endswith("| plain NumPy s/epoch | scratchnet / plain NumPy |")
-    assert [row.split("|")[1].strip() for row in rows[1:]] == ["ae2", "ae16", "ae256"]  # no dis_net by hand
-    assert all(float(row.strip("|").split("|")[12]) > 0 for row in rows[1:])
+    _, (header, *rows) = run_benchmark("train_speed.py", "--tiny", "--only", "numpy")
+    assert header[-2:] == ["plain NumPy s/epoch", "scratchnet / plain NumPy"]
+    assert [cells[0] for cells in rows] == ["ae2", "ae16", "ae256"]  # no dis_net by hand
+    assert all(float(cells[12]) > 0 for cells in rows)
 
 
 def test_the_plain_numpy_yardstick_does_scratchnets_arithmetic(monkeypatch):
