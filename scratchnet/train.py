@@ -595,12 +595,18 @@ def _close(bar):
         bar.close()
 
 
+def epoch_values(record):
+    """An epoch record's losses and metrics as ``{name: "0.1234"}``, what a progress bar shows (the
+    epoch's number and seconds left out)."""
+    return {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")}
+
+
 def _report(bar, progress, desc, epoch, epochs, record):
     """End-of-epoch summary: on the tqdm bar, or as one printed line when tqdm is not installed."""
-    shown = {k: v for k, v in record.items() if k not in ("epoch", "seconds")}
+    shown = epoch_values(record)
     if bar is not None:
-        bar.set_postfix({k: f"{v:.4f}" for k, v in shown.items()}, refresh=True)
+        bar.set_postfix(shown, refresh=True)
         bar.close()
     elif progress:
-        values = " - ".join(f"{k}: {v:.4f}" for k, v in shown.items())
+        values = " - ".join(f"{k}: {v}" for k, v in shown.items())
         print(f"{desc} epoch {epoch}/{epochs} - {values} - {record['seconds']:.1f}s", flush=True)

@@ -30,6 +30,7 @@ import sys
 import threading
 
 from .. import backend
+from ..train import epoch_values
 
 try:
     from tqdm.auto import tqdm as _tqdm
@@ -105,7 +106,7 @@ class _Progress:
         self.done[index] += 1
         if not self.enabled:
             return
-        shown = {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")}
+        shown = epoch_values(record)
         if self.bars is not None:
             self.bars[index].set_postfix(shown, refresh=False)
             self.bars[index].update(1)
