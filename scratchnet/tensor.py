@@ -88,7 +88,7 @@ class Function:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs, **settings) -> "Tensor":
+    def apply(cls, *inputs, **settings) -> Tensor:
         """Run the op on tensors (or arrays and numbers, taken as constants) and record it."""
         tensors = _as_tensors(inputs)
         fn = cls(**settings)
@@ -159,7 +159,7 @@ class Tensor:
     def item(self) -> float:
         return self.data.item()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same values, cut from the graph (shares memory, never requires grad)."""
         return Tensor(self.data, _wrap=True)
 

@@ -1,8 +1,8 @@
 """Tests for scratchnet.data.mnist, on tiny fake data sets in every accepted layout (no network)."""
 
 import gzip
-import io
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -12,8 +12,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from scratchnet.data import mnist
-from scratchnet.data import EXPECTED, MNIST, MNISTError, array_digest, load_mnist
+from scratchnet.data import EXPECTED, MNIST, MNISTError, array_digest, load_mnist, mnist
 
 IDX_NAMES = [file_name for file_name, _ in mnist.IDX_FILES.values()]
 

@@ -217,7 +217,10 @@ def test_example_linear_latent_option(tmp_path, monkeypatch):
 
 def test_model_selection():
     parser = q2a.build_parser()
-    pick = lambda *argv: q2a.resolve_settings(parser.parse_args(list(argv)))["models"]
+
+    def pick(*argv):
+        return q2a.resolve_settings(parser.parse_args(list(argv)))["models"]
+
     assert pick() == [(2, False), (2, True), (16, False), (16, True), (256, False)]
     assert pick("--extra-linear") == [(2, False), (16, False), (256, False)]
     assert pick("--linear-latent", "--latent", "16", "2") == [(2, True), (16, True)]

@@ -8,13 +8,10 @@ import numpy as np
 import pytest
 
 import scratchnet as sn
-from scratchnet import backend, nn
+from scratchnet import backend, nn, train
 from scratchnet.losses import CrossEntropyLoss, MSELoss
 from scratchnet.optim import SGD, Adam
-from scratchnet import train
-from scratchnet.train import (History, NonFiniteLossError, evaluate, fit, load_checkpoint, predict,
-                              save_checkpoint)
-
+from scratchnet.train import History, NonFiniteLossError, evaluate, fit, load_checkpoint, predict, save_checkpoint
 
 # ---------------------------------------------------------------------------------------------------
 # Helpers

@@ -63,7 +63,7 @@ class Report:
         """Preformatted text, such as a script's printed output."""
         self.blocks.append(("pre", text))
 
-    def extend(self, other: "Report", level_shift=1):
+    def extend(self, other: Report, level_shift=1):
         """Append another report's blocks, its title as a heading (for the combined report)."""
         self.heading(other.title, 1 + level_shift)
         for block in other.blocks:
