@@ -1,4 +1,5 @@
-"""Writing a file so that nobody ever sees half of it: ``atomic_write``.
+"""Files: writing one so that nobody ever sees half of it (``atomic_write``), and what reading a
+damaged ``.npz`` can raise (``UNREADABLE_NPZ``).
 
 A checkpoint, the MNIST cache and an experiment's report are all written the same way. The bytes
 go to a temporary file in the target's own folder; only once they are complete, and flushed to the
@@ -12,7 +13,14 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
+
+# What NumPy's np.load and the arrays it hands out can raise for a damaged or foreign npz (a zip of
+# .npy files): a cut-off or non-zip file, a bad CRC or deflate stream, a missing member, or an array
+# that would need pickle.
+UNREADABLE_NPZ = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 
 
 def _default_file_mode() -> int:

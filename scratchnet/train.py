@@ -46,11 +46,13 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
+import tempfile
 import time
 
 from . import backend
-from .files import atomic_write
+from .files import UNREADABLE_NPZ, atomic_write
 from .tensor import Tensor, no_grad
 
 try:  # the progress bar is optional: without tqdm, fit prints one line per epoch
@@ -91,7 +93,8 @@ class History:
     - ``epochs``: one dict per epoch: ``{"epoch": 1-based number, "loss": ..., "val_loss": ...,
       "val_<name>": ..., "seconds": ...}``.
     - ``best_epoch`` / ``best_val_loss``: the (1-based) epoch with the lowest validation loss and that
-      loss (``None`` without validation data).
+      loss (``None`` without validation data). With ``min_delta > 0``, a later epoch counts as better
+      only when it is lower by more than ``min_delta`` (as in Keras' ``EarlyStopping``).
     - ``stopped_early``: True when early stopping ended the run.
     - ``seconds``: wall-clock time of the ``fit`` call (a resumed run counts only its own epochs;
       ``sum(e["seconds"] for e in epochs)`` counts all of them).
@@ -145,6 +148,20 @@ def _to_backend(data, function, name):
     if backend.np.dtype(data.dtype).kind in "iu":
         return backend.xp.asarray(data)
     return backend.as_array(data)
+
+
+def _sample_count(function, name, data):
+    """How many samples ``data`` holds (its first axis), or a clear error if it has no such axis."""
+    shape = getattr(data, "shape", None)
+    if shape is not None:
+        if len(shape) == 0:
+            raise ValueError(f"{function}: {name} must have a sample axis first, got a scalar")
+        return shape[0]
+    try:
+        return len(data)
+    except TypeError:
+        raise ValueError(f"{function}: {name} must be an array (or list) with the samples on the first axis, "
+                         f"got {type(data).__name__}") from None
 
 
 def _batch_slices(n, batch_size):
@@ -282,18 +299,21 @@ def load_checkpoint(path):
     not_ours = f"load_checkpoint: {path!r} is not a scratchnet checkpoint"
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
+    except UNREADABLE_NPZ as error:
         raise ValueError(f"{not_ours} (cannot read it as .npz: {error})") from error
     if not hasattr(loaded, "files"):  # a plain .npy array
         raise ValueError(f"{not_ours} (it holds a single array, not an .npz archive)")
     try:
         with loaded:
             stored = {key: loaded[key] for key in loaded.files}
-    except (OSError, ValueError, EOFError) as error:  # e.g. an object array, which would need pickle
-        raise ValueError(f"{not_ours} (cannot read its arrays without pickle: {error})") from error
+    except UNREADABLE_NPZ as error:  # a damaged member, or an object array (which would need pickle)
+        raise ValueError(f"{not_ours} (cannot read its arrays: {error})") from error
     if _VERSION_KEY not in stored:
         raise ValueError(f"{not_ours} (it has no {_VERSION_KEY!r} key)")
-    version = int(stored.pop(_VERSION_KEY))
+    try:
+        version = int(stored.pop(_VERSION_KEY))
+    except (TypeError, ValueError):
+        raise ValueError(f"{not_ours} (its {_VERSION_KEY!r} is not a version number)") from None
     if version != CHECKPOINT_VERSION:
         raise ValueError(f"load_checkpoint: {path!r} has checkpoint format version {version}, this "
                          f"scratchnet reads version {CHECKPOINT_VERSION}")
@@ -343,18 +363,20 @@ def _check_fit_args(epochs, batch_size, x, y, validation_data, metrics, early_st
     epochs = _check_positive_int("fit", "epochs", epochs)
     batch_size = _check_positive_int("fit", "batch_size", batch_size)
     eval_batch_size = _check_positive_int("fit", "eval_batch_size", eval_batch_size)
-    if len(x) != len(y):
-        raise ValueError(f"fit: x and y must have the same number of samples, got len(x)={len(x)} "
-                         f"and len(y)={len(y)}")
-    if len(x) == 0:
+    n_x, n_y = _sample_count("fit", "x", x), _sample_count("fit", "y", y)
+    if n_x != n_y:
+        raise ValueError(f"fit: x and y must have the same number of samples, got len(x)={n_x} and len(y)={n_y}")
+    if n_x == 0:
         raise ValueError("fit: the training set is empty (x has 0 samples)")
     if validation_data is not None:
         if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
             raise ValueError("fit: validation_data must be a pair (x_val, y_val) or None, got "
                              f"{type(validation_data).__name__}")
-        if len(validation_data[0]) != len(validation_data[1]) or len(validation_data[0]) == 0:
+        n_x_val = _sample_count("fit", "x_val (validation_data[0])", validation_data[0])
+        n_y_val = _sample_count("fit", "y_val (validation_data[1])", validation_data[1])
+        if n_x_val != n_y_val or n_x_val == 0:
             raise ValueError("fit: validation_data (x_val, y_val) must hold the same, non-zero number of "
-                             f"samples, got {len(validation_data[0])} and {len(validation_data[1])}")
+                             f"samples, got {n_x_val} and {n_y_val}")
     if metrics is not None:
         if not isinstance(metrics, dict) or not all(isinstance(k, str) and callable(f) for k, f in metrics.items()):
             raise ValueError("fit: metrics must be a dict {name: fn(prediction, target) -> float} or None, "
@@ -367,16 +389,33 @@ def _check_fit_args(epochs, batch_size, x, y, validation_data, metrics, early_st
             raise ValueError("fit: early_stopping watches val_loss; pass validation_data=(x_val, y_val)")
     if resume and checkpoint is None:
         raise ValueError("fit: resume=True needs checkpoint=<path of the .npz to resume from>")
-    if checkpoint is not None and not os.path.isdir(os.path.dirname(os.path.abspath(os.fspath(checkpoint)))):
-        raise ValueError(f"fit: the folder for checkpoint={os.fspath(checkpoint)!r} does not exist; create it "
-                         f"first (the checkpoint file itself is created by fit)")
+    if checkpoint is not None:
+        _check_checkpoint_path(checkpoint)
     if input_transform is not None and not callable(input_transform):
         raise ValueError(f"fit: input_transform must be a function or None, got {input_transform!r}")
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise ValueError(f"fit: on_epoch_end must be a function of the epoch's record, or None; got {on_epoch_end!r}")
-    if not (isinstance(min_delta, int | float) and min_delta >= 0):
+    if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not 0 <= min_delta < math.inf:
         raise ValueError(f"fit: min_delta must be a number >= 0, got {min_delta!r}")
     return epochs, batch_size, early_stopping, eval_batch_size
+
+
+def _check_checkpoint_path(checkpoint):
+    """Refuse, before any training, a checkpoint path that fit could not write after the first epoch."""
+    path = os.path.abspath(os.fspath(checkpoint))
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise ValueError(f"fit: the folder for checkpoint={os.fspath(checkpoint)!r} does not exist; create it "
+                         f"first (the checkpoint file itself is created by fit)")
+    if os.path.isdir(path):
+        raise ValueError(f"fit: checkpoint={os.fspath(checkpoint)!r} is a folder; pass the path of a file in it, "
+                         f"e.g. {os.path.join(os.fspath(checkpoint), 'checkpoint.npz')!r}")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(f"fit: cannot write the checkpoint in {folder!r} ({error.strerror or error}); "
+                         f"choose a folder you can write to") from None
 
 
 def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_data=None, shuffle=True,
@@ -400,7 +439,9 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
     - ``metrics``: ``{"name": fn(prediction, target) -> float}``, called once per epoch on the
       validation predictions and targets as host NumPy arrays; recorded as ``"val_<name>"``.
       Needs ``validation_data``.
-    - ``keep_best``: at the end, put back the weights of the epoch with the lowest ``val_loss``.
+    - ``keep_best``: at the end, put back the weights of ``history.best_epoch``, the epoch with the
+      lowest ``val_loss`` (improvements of ``min_delta`` or less do not count, as in Keras'
+      ``EarlyStopping(restore_best_weights=True)``).
       It only applies when ``validation_data`` is given (without it there is nothing to choose by,
       and it is silently ignored).
     - ``early_stopping``: stop when ``val_loss`` has not improved (by more than ``min_delta``) for this
@@ -471,10 +512,11 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
                 if input_transform is not None:
                     xb = input_transform(xb)
                 loss = loss_fn(model(Tensor(xb)), yb)
+                batch_loss = _scalar(loss, "fit")
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                total += _scalar(loss, "fit") * (stop - start)
+                total += batch_loss * (stop - start)
                 if bar is not None and ((i + 1) % _POSTFIX_EVERY == 0 or i + 1 == len(batches)):
                     running = float(total) / stop  # mean loss of the samples seen so far this epoch
                     if not math.isfinite(running):
@@ -549,12 +591,16 @@ def _save_fit_checkpoint(path, model, optimizer, history, best_weights):
     save_checkpoint(path, model, optimizer, **extra)
 
 
+_FIT_CHECKPOINT_KEYS = ("epoch", "history_epochs", "best_epoch", "best_val_loss", "stopped_early", "rng")
+
+
 def _resume(path, model, optimizer, history):
     """Load a checkpoint written by ``fit`` into model, optimizer, history; return (epoch, best weights)."""
     state = load_checkpoint(path)
-    if "history_epochs" not in state or "rng" not in state:
-        raise ValueError(f"fit: {os.fspath(path)!r} is a scratchnet checkpoint but was not written by fit "
-                         f"(no training state to resume from)")
+    missing = [key for key in _FIT_CHECKPOINT_KEYS if key not in state]
+    if missing:
+        raise ValueError(f"fit: {os.fspath(path)!r} is a scratchnet checkpoint but not one written by fit: it "
+                         f"lacks {', '.join(missing)} (no complete training state to resume from)")
     try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state.get("optim", {"lr": optimizer.lr}))

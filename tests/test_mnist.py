@@ -89,10 +89,15 @@ def test_array_digest_is_sha256_of_c_order_bytes():
     assert array_digest(np.asfortranarray(a)) == array_digest(a)
 
 
-def test_expected_table_matches_shared_doc():
-    digest = "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757"
-    assert EXPECTED["x_train"] == ((60000, 28, 28), digest)
-    assert EXPECTED["y_test"][0] == (10000,)
+def test_expected_table_is_the_published_one():
+    """A second, independent copy of the published shapes and digests: a slip in the loader's
+    table (which every load is checked against) would otherwise reject real MNIST, or pass another."""
+    assert EXPECTED == {
+        "x_train": ((60000, 28, 28), "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757"),
+        "y_train": ((60000,), "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13"),
+        "x_test": ((10000, 28, 28), "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161"),
+        "y_test": ((10000,), "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5"),
+    }
 
 
 def test_default_data_dir(monkeypatch, tmp_path):
@@ -261,6 +266,16 @@ def test_unreadable_cache_is_set_aside(tmp_path):
     path = tmp_path / "mnist.npz"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # half-written
     write_csv(tmp_path, arrays)
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        assert_same(load_mnist(tmp_path, download=False, progress=False, expected=expected_for(arrays)), arrays)
+    assert len(list(tmp_path.glob("mnist.npz.corrupt-*"))) == 1
+
+
+def test_a_single_array_saved_as_mnist_npz_is_set_aside(tmp_path):
+    arrays = fake_arrays()
+    with open(tmp_path / "mnist.npz", "wb") as handle:  # np.save writes .npy bytes, whatever the name
+        np.save(handle, arrays.x_train)
+    write_idx(tmp_path, arrays)
     with pytest.warns(RuntimeWarning, match="unreadable"):
         assert_same(load_mnist(tmp_path, download=False, progress=False, expected=expected_for(arrays)), arrays)
     assert len(list(tmp_path.glob("mnist.npz.corrupt-*"))) == 1

@@ -1,7 +1,6 @@
 """Tests for scratchnet.train: fit / evaluate / predict / checkpoints, on tiny models and data."""
 
 import math
-import os
 import pathlib
 
 import numpy as np
@@ -391,9 +390,37 @@ def test_load_checkpoint_rejects_other_files(tmp_path):
     model = make_model()
     save_checkpoint(tmp_path / "bare.npz", model)
     x, y = regression_data(8)
-    with pytest.raises(ValueError, match="bare.npz.*not written by fit"):
+    with pytest.raises(ValueError, match="bare.npz.*not one written by fit: it lacks epoch, history_epochs"):
         fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1,
             checkpoint=tmp_path / "bare.npz", resume=True, progress=False)
+    # ... nor from one that has lost part of fit's state
+    save_checkpoint(tmp_path / "partial.npz", model, history_epochs="[]", rng={"host": "{}"})
+    with pytest.raises(ValueError, match="partial.npz.*lacks epoch, best_epoch, best_val_loss, stopped_early \\(no"):
+        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1,
+            checkpoint=tmp_path / "partial.npz", resume=True, progress=False)
+    odd_version = tmp_path / "odd_version.npz"
+    np.savez(odd_version, scratchnet_checkpoint=np.asarray("x"))
+    with pytest.raises(ValueError, match="odd_version.npz.*is not a version number"):
+        load_checkpoint(odd_version)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped byte"])
+def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
+    model = make_model()
+    path = tmp_path / "ckpt.npz"
+    x, y = regression_data(8)
+    fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, checkpoint=path, progress=False)
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":  # a disk that filled up, a copy cut short
+        data = data[: len(data) // 2]
+    else:  # inside the first stored array: its CRC no longer matches
+        data[len(data) // 4] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="ckpt.npz.*not a scratchnet checkpoint.*cannot read"):
+        load_checkpoint(path)
+    with pytest.raises(ValueError, match="ckpt.npz.*not a scratchnet checkpoint"):
+        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=2, checkpoint=path, resume=True,
+            progress=False)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -467,6 +494,14 @@ def test_nan_weights_with_a_finite_loss_are_caught(tmp_path):
     ({"resume": True}, "resume=True needs checkpoint"),
     ({"input_transform": 3}, "input_transform must be a function"),
     ({"checkpoint": "no/such/folder/ckpt.npz"}, "folder for checkpoint.*does not exist"),
+    ({"checkpoint": "."}, r"checkpoint='\.' is a folder; pass the path of a file in it"),
+    ({"x": 1.5}, "x must be an array .* with the samples on the first axis, got float"),
+    ({"x": np.float32(1.5)}, "x must have a sample axis first, got a scalar"),
+    ({"y": None}, "y must be an array .* with the samples on the first axis, got NoneType"),
+    ({"validation_data": (np.zeros((3, 4)), None)}, r"y_val \(validation_data\[1\]\) must be an array"),
+    ({"min_delta": True}, "min_delta must be a number >= 0, got True"),
+    ({"min_delta": float("nan")}, "min_delta must be a number >= 0, got nan"),
+    ({"min_delta": -0.1}, "min_delta must be a number >= 0"),
 ])
 def test_bad_arguments(kwargs, match):
     x, y = regression_data(8)
@@ -477,6 +512,39 @@ def test_bad_arguments(kwargs, match):
         arguments["validation_data"] = (x, y)
     with pytest.raises(ValueError, match=match):
         fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), **arguments)
+
+
+def test_min_delta_takes_any_real_number():
+    x, y = regression_data(8)
+    model = make_model()
+    history = fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, validation_data=(x, y),
+                  min_delta=np.float32(0.1), progress=False)
+    assert len(history) == 1
+
+
+def test_an_unwritable_checkpoint_folder_is_refused_before_training(tmp_path, monkeypatch):
+    def no_permission(**_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(train.tempfile, "TemporaryFile", no_permission)
+    x, y = regression_data(8)
+    model = make_model()
+    before = weights(model)
+    with pytest.raises(ValueError, match="cannot write the checkpoint in .*Permission denied"):
+        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, checkpoint=tmp_path / "c.npz",
+            progress=False)
+    assert_same_weights(weights(model), before)  # refused before the first step
+
+
+def test_a_loss_that_is_not_one_number_is_fits_own_error():
+    x, y = regression_data(8)
+    model = make_model()
+
+    def per_sample_loss(prediction, target):
+        return (prediction - target).abs()  # (batch, 1): the mean was forgotten
+
+    with pytest.raises(ValueError, match="fit: loss_fn must return a single-number Tensor, got shape"):
+        fit(model, per_sample_loss, SGD(model.parameters(), lr=0.1), x, y, epochs=1, progress=False)
 
 
 def test_bad_arguments_for_evaluate_and_predict():
@@ -493,4 +561,3 @@ def test_bad_arguments_for_evaluate_and_predict():
 def test_module_does_not_import_numpy_directly():
     source = pathlib.Path(train.__file__).read_text()
     assert "import numpy" not in source
-    assert os.path.basename(train.__file__) == "train.py"

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from scratchnet import backend
-from scratchnet.files import atomic_write
+from scratchnet.files import UNREADABLE_NPZ, atomic_write
 
 np = backend.np  # host-side NumPy: files are read on the host, whatever the array backend
 
@@ -153,16 +153,15 @@ def verify(arrays: dict, expected: dict, sources: dict) -> MNIST:
 # 3. Reading the three layouts
 # ---------------------------------------------------------------------------------------------------
 
-# What reading a damaged npz (a zip of .npy files) can raise: bad zip, bad CRC, bad deflate data, ...
-_UNREADABLE_NPZ = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
-
-
 def read_npz(path: Path) -> tuple[dict, bool]:
     """The arrays in an npz file, and whether we wrote it (it carries ``CACHE_MARKER``).
 
-    Raises one of ``_UNREADABLE_NPZ`` if the file is not a readable npz.
+    Raises one of ``UNREADABLE_NPZ`` if the file is not a readable npz.
     """
-    with np.load(path, allow_pickle=False) as npz:
+    loaded = np.load(path, allow_pickle=False)
+    if not hasattr(loaded, "files"):
+        raise ValueError(f"{path} holds a single array (an .npy file), not an npz archive")
+    with loaded as npz:
         written_by_us = CACHE_MARKER in npz.files
         arrays = {name: npz[name] for name in NAMES if name in npz.files}
     return arrays, written_by_us
@@ -340,7 +339,7 @@ def _load_cache(path: Path, expected: dict):
     """
     try:
         arrays, written_by_us = read_npz(path)
-    except _UNREADABLE_NPZ as error:
+    except UNREADABLE_NPZ as error:
         set_aside(path, f"unreadable: {type(error).__name__}: {error}")
         return None
     try:
@@ -402,7 +401,7 @@ def _read_mirror(steps: _Steps):
             return None
         try:
             arrays, _ = read_npz(path)
-        except _UNREADABLE_NPZ as error:
+        except UNREADABLE_NPZ as error:
             raise MNISTError(f"{url}: the downloaded mnist.npz cannot be read ({type(error).__name__}: {error})") from error
     return arrays, {name: url for name in NAMES}
 
