@@ -620,6 +620,26 @@ def test_bce_with_logits_op(case):
     np.testing.assert_allclose(F.binary_cross_entropy_with_logits(Tensor(z), target).item(), expected, rtol=1e-9)
 
 
+@given(broadcast_shapes().flatmap(lambda s: st.tuples(arrays(s[0], elements=floats(-6, 6)),
+                                                       arrays(s[1], elements=floats(0, 1)))))
+def test_bce_with_logits_op_broadcasts_the_target(case):
+    """The mean is over the broadcast shape, so the gradient divides by its size, not by z's."""
+    z, y = case
+    target = Tensor(y)
+    check_gradients(lambda t: F.binary_cross_entropy_with_logits(t, target), z, constants=(target,))
+    p = 1 / (1 + np.exp(-z))
+    expected = np.mean(-y * np.log(p) - (1 - y) * np.log(1 - p))
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(Tensor(z), target).item(), expected, rtol=1e-9)
+
+
+def test_bce_with_logits_gradient_with_a_wider_target():
+    z = leaf(np.array([[0.5], [-1.0]]))  # (2, 1) against a (2, 3) target: each logit is used 3 times
+    y = Tensor(np.array([[0.0, 1.0, 0.5], [1.0, 1.0, 0.0]]))
+    F.binary_cross_entropy_with_logits(z, y).backward()
+    s = 1 / (1 + np.exp(-np.array([[0.5], [-1.0]])))
+    np.testing.assert_allclose(host(z.grad), (s - y.numpy()).sum(axis=1, keepdims=True) / 6, rtol=1e-12)
+
+
 @st.composite
 def cross_entropy_case(draw):
     n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))

@@ -13,20 +13,24 @@ from .memory import empty_like
 class BCEWithLogits(Function):
     """Binary cross-entropy on logits z against targets y in [0, 1], mean over elements.
 
+    z and y may broadcast against each other; n is the number of elements of the broadcast shape
+    (the shape of the terms averaged), not of z alone:
+
     loss = mean( max(z, 0) - z y + log(1 + exp(-|z|)) )   (never exponentiates a large number)
-    d/dz = (sigmoid(z) - y) / n
+    d/dz = (sigmoid(z) - y) / n   in the broadcast shape (the engine sums it back to z's shape)
     """
 
     def forward(self, z, y):
         xp = backend.xp
         self.z, self.y = z, y
         out = xp.maximum(z, 0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))
+        self.n = out.size
         return out.mean()
 
     def backward(self, grad):
         xp = backend.xp
         s = xp.tanh(self.z * self.z.dtype.type(0.5)) * 0.5 + 0.5
-        return grad * (s - self.y) / self.z.size, None
+        return grad * (s - self.y) / self.n, None
 
 
 class L1(Function):
