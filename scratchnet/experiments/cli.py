@@ -47,7 +47,7 @@ def add_common_options(parser, default_out):
     parser.add_argument("--out", type=Path, default=Path(default_out),
                         help="output directory (default: %(default)s)")
     parser.add_argument("--force", action="store_true",
-                        help="overwrite the output directory if it already has results")
+                        help="replace the output directory if it holds an earlier run's results (never other files)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or step timings")
 
@@ -60,21 +60,39 @@ def add_jobs_option(parser, what="models"):
                              f"in this process")
 
 
+# Written into every output folder: what lets --force tell earlier results from someone's own files.
+RUN_MARKER = ".scratchnet-run"
+
+
+def _is_earlier_run(out: Path) -> bool:
+    """Whether ``out`` holds a scratchnet run: it has the marker, or (written before the marker
+    existed) the ``metrics.json`` every example writes."""
+    return (out / RUN_MARKER).exists() or (out / "metrics.json").exists()
+
+
 def prepare_output_dir(parser, out: Path, force: bool) -> Path:
-    """Create ``out``; refuse (one-line error via ``parser.error``) if it exists and holds files and
-    ``--force`` was not given, or if it cannot be written. Called before any work starts."""
+    """Create ``out`` and mark it as a run folder (``RUN_MARKER``). Refuse, with a one-line error via
+    ``parser.error`` and before any work starts, if ``out`` holds files and ``--force`` was not
+    given; if ``--force`` would delete a folder that is not an earlier run (it deletes results, never
+    other files); or if ``out`` cannot be written."""
     out = Path(out)
+    if out.is_symlink():
+        parser.error(f"--out {out} is a symbolic link; pass the folder itself ({out.resolve()})")
     if out.exists() and not out.is_dir():
         parser.error(f"--out {out} exists and is not a directory")
     if out.exists() and any(out.iterdir()):
         if not force:
             parser.error(f"--out {out} already has results; pass --force to overwrite them, or choose another --out")
-        shutil.rmtree(out)
+        if not _is_earlier_run(out):
+            parser.error(f"--out {out} holds files that are not the results of an earlier run (it has no "
+                         f"{RUN_MARKER} or metrics.json), so --force will not delete them; choose another --out")
+        try:
+            shutil.rmtree(out)
+        except OSError as error:
+            parser.error(f"--out {out}: cannot delete the earlier results: {error.strerror or error}")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        (out / RUN_MARKER).write_text("The output of a scratchnet example: its --force replaces this folder.\n")
     except OSError as error:
         parser.error(f"--out {out} cannot be written: {error.strerror or error}")
     return out
