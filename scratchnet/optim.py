@@ -15,6 +15,12 @@ class Optimizer:
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        first_index = {}
+        for i, p in enumerate(self.params):
+            if id(p) in first_index:  # it would be updated twice per step
+                raise ValueError(f"{type(self).__name__}: parameter {i} is parameter {first_index[id(p)]} "
+                                 f"again; list each parameter once (model.parameters() does)")
+            first_index[id(p)] = i
         if not (isinstance(lr, int | float) and lr > 0 and math.isfinite(lr)):
             raise ValueError(f"{type(self).__name__}: lr must be a positive number, got {lr!r}")
         self.lr = float(lr)

@@ -323,6 +323,34 @@ def test_named_parameters_in_nested_modules():
     assert model.children() == [model.encoder, model.decoder]
 
 
+def test_a_module_used_twice_is_listed_once():
+    dense, relu = nn.Dense(3, 3), nn.ReLU()
+    model = nn.Sequential(dense, relu, dense, relu)
+    assert [name for name, _ in model.named_modules()] == ["", "0", "1"]  # the first name wins
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+    assert model.parameters() == [dense.weight, dense.bias]
+    assert model.num_parameters() == 3 * 3 + 3
+    assert list(model.state_dict()) == ["0.weight", "0.bias"]
+    model.load_state_dict(model.state_dict())
+
+
+def test_a_parameter_shared_by_two_modules_is_listed_once():
+    first, second = nn.Dense(2, 2), nn.Dense(2, 2)
+    second.weight = first.weight  # tied weights
+    model = nn.Sequential(first, second)
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "1.bias"]
+
+
+def test_an_optimizer_steps_a_shared_module_once():
+    dense = nn.Dense(2, 2)
+    model = nn.Sequential(dense, dense)
+    optimizer = sn.optim.SGD(model.parameters(), lr=0.5)
+    model(np.ones((1, 2), dtype=np.float32)).sum().backward()
+    before, grad = host(dense.weight.data).copy(), host(dense.weight.grad).copy()
+    optimizer.step()
+    np.testing.assert_allclose(host(dense.weight.data), before - 0.5 * grad, rtol=1e-6)
+
+
 def test_reassigning_an_attribute_replaces_the_registration():
     model = AutoEncoder()
     model.encoder = nn.Dense(8, 2)
@@ -393,6 +421,20 @@ def test_load_state_dict_unexpected_key():
         model.load_state_dict(state)
 
 
+def test_load_state_dict_accepts_nested_lists():
+    model = nn.Dense(2, 2)
+    model.load_state_dict({"weight": [[1, 2], [3, 4]], "bias": [0.5, 0.5]})
+    np.testing.assert_array_equal(host(model.weight.data), [[1, 2], [3, 4]])
+    assert model.weight.dtype == np.float32
+
+
+@pytest.mark.parametrize("value", ["abc", [[1, 2], [3]]])
+def test_load_state_dict_rejects_what_is_not_an_array(value):
+    model = nn.Dense(2, 2)
+    with pytest.raises(TypeError, match="weight must be an array"):
+        model.load_state_dict({"weight": value, "bias": np.zeros(2)})
+
+
 def test_load_state_dict_wrong_shape_changes_nothing():
     model = nn.Sequential(nn.Dense(2, 3), nn.Dense(3, 1))
     before = model.state_dict()
@@ -457,6 +499,25 @@ def test_summary_keeps_eval_mode():
     model = nn.Sequential(nn.Dense(3, 2)).eval()
     model.summary((3,), print_fn=lambda s: None)
     assert not model.training
+
+
+def test_summary_of_a_model_that_uses_a_layer_twice():
+    dense, relu = nn.Dense(3, 3), nn.ReLU()
+    model = nn.Sequential(dense, relu, dense, relu)
+    text = model.summary((3,), print_fn=lambda s: None)
+    assert text.count("0 (Dense)") == 2  # a row per call
+    assert "Total params: 12" in text  # the weights once
+    assert model.training and dense.training
+    assert dense.forward.__self__ is dense and relu.forward.__self__ is relu
+
+
+def test_summary_restores_every_mode_when_the_forward_fails():
+    dropout = nn.Dropout(0.5).eval()  # a sub-module in its own mode
+    model = nn.Sequential(nn.Dense(3, 2), dropout)
+    with pytest.raises(ValueError, match="got input of shape"):
+        model.summary((4,), print_fn=lambda s: None)  # Dense(3, 2) refuses 4 features
+    assert model.training and model[0].training and not dropout.training
+    assert model[0].forward.__self__ is model[0] and dropout.forward.__self__ is dropout
 
 
 def test_summary_prints_by_default(capsys):

@@ -317,3 +317,10 @@ def test_a_small_regression_learns(cls, kwargs):
         opt.step()
         first = loss.item() if first is None else first
     assert loss.item() < 0.1 * first
+
+
+def test_optimizers_reject_a_parameter_listed_twice():
+    p, q = nn.Parameter(np.zeros(2)), nn.Parameter(np.zeros(2))
+    for make in (lambda ps: optim.SGD(ps, lr=0.1), lambda ps: optim.Adam(ps)):
+        with pytest.raises(ValueError, match="parameter 2 is parameter 0 again"):
+            make([p, q, p])

@@ -48,15 +48,28 @@ class Module:
         return self.forward(*inputs)
 
     # ----- walking the tree -----------------------------------------------------------------------
-    def named_modules(self, prefix=""):
+    def named_modules(self, prefix="", _seen=None):
+        """(dotted name, module) for this module and every sub-module, depth first.
+
+        A module used in several places (``Sequential(d, relu, d, relu)``) is listed once, under its
+        first name, as in PyTorch: it is one set of weights, trained and counted once.
+        """
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
-            yield from module.named_modules(f"{prefix}.{name}" if prefix else name)
+            yield from module.named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def named_parameters(self):
+        """(dotted name, parameter) for every parameter, each listed once (under its first name)."""
+        seen = set()
         for module_name, module in self.named_modules():
             for name, param in module._parameters.items():
-                yield (f"{module_name}.{name}" if module_name else name), param
+                if id(param) not in seen:
+                    seen.add(id(param))
+                    yield (f"{module_name}.{name}" if module_name else name), param
 
     def parameters(self):
         return [param for _, param in self.named_parameters()]
@@ -93,12 +106,19 @@ class Module:
         missing, unexpected = sorted(set(params) - set(state)), sorted(set(state) - set(params))
         if missing or unexpected:
             raise KeyError(f"load_state_dict: missing {missing}, unexpected {unexpected}")
+        values = {}
+        for name, param in params.items():  # check every value before changing any parameter
+            value = state[name].data if isinstance(state[name], Tensor) else state[name]
+            try:
+                values[name] = backend.as_array(value, param.dtype)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"load_state_dict: {name} must be an array (or a nested list of numbers), "
+                                f"got {type(state[name]).__name__}: {error}") from None
+            if values[name].shape != param.shape:
+                raise ValueError(f"load_state_dict: {name} has shape {values[name].shape}, "
+                                 f"the model expects {param.shape}")
         for name, param in params.items():
-            value = state[name]
-            if tuple(value.shape) != param.shape:
-                raise ValueError(f"load_state_dict: {name} has shape {tuple(value.shape)}, the model expects {param.shape}")
-        for name, param in params.items():
-            param.data[...] = backend.as_array(state[name], param.dtype)
+            param.data[...] = values[name]
 
     # ----- describing -----------------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -114,30 +134,34 @@ class Module:
         """Print a Keras-style table: each leaf layer, its output shape and parameter count.
 
         ``input_shape`` excludes the batch axis, e.g. ``(784,)`` or ``(1, 28, 28)``. Runs one sample
-        through the model in eval mode without recording a graph. Returns the text too.
+        through the model in eval mode without recording a graph, then puts every module's mode back
+        (even when the forward fails). A layer used twice gets a row per call. Returns the text too.
         """
         from ..tensor import no_grad  # noqa: PLC0415
 
         rows = []
-        leaves = [(name, m) for name, m in self.named_modules() if not m._modules]
-        originals = {}
-        for name, module in leaves:
-            def recording_forward(*inputs, _module=module, _name=name):
-                out = type(_module).forward(_module, *inputs)
-                rows.append((_name, type(_module).__name__, "(None, " + ", ".join(map(str, out.shape[1:])) + ")",
-                             sum(p.size for p in _module._parameters.values())))
-                return out
-            originals[name] = module
-            object.__setattr__(module, "forward", recording_forward)
-        was_training = self.training
+        modules = [m for _, m in self.named_modules()]  # each module once, even when shared
+        modes = [m.training for m in modules]
+        patched = []
         try:
+            for name, module in self.named_modules():
+                if module._modules:  # a container: its leaves make the rows
+                    continue
+                def recording_forward(*inputs, _module=module, _name=name):
+                    out = type(_module).forward(_module, *inputs)
+                    rows.append((_name, type(_module).__name__, "(None, " + ", ".join(map(str, out.shape[1:])) + ")",
+                                 sum(p.size for p in _module._parameters.values())))
+                    return out
+                object.__setattr__(module, "forward", recording_forward)
+                patched.append(module)
             self.eval()
             with no_grad():
                 self(Tensor(backend.xp.zeros((1, *input_shape), dtype="float32")))
         finally:
-            for module in originals.values():
+            for module, mode in zip(modules, modes):  # first: nothing here can raise
+                object.__setattr__(module, "training", mode)
+            for module in patched:
                 object.__delattr__(module, "forward")
-            self.train(was_training)
         width = max([len(f"{n} ({t})") for n, t, _, _ in rows] + [20])
         header = f"{'Layer (type)':<{width}}  {'Output shape':<20}  {'Param #':>10}"
         lines = [header, "=" * len(header)]
