@@ -43,6 +43,11 @@ def report_epochs(n, on_epoch_end=None):
     return n
 
 
+def report_a_bad_record_first(n, on_epoch_end=None):
+    on_epoch_end({"epoch": 0, "loss": "not a number", "seconds": 0.0})  # cannot be shown as 0.1234
+    return report_epochs(n, on_epoch_end)
+
+
 # ----- tests -----------------------------------------------------------------------------------------
 
 
@@ -82,6 +87,20 @@ def test_progress_reaches_this_process(capsys, monkeypatch):
     assert "a epoch 10/10 - loss: 0.1000" in lines
     assert "b epoch 20/20 - loss: 0.0500" in lines
     assert len([line for line in lines if line.startswith("b epoch")]) == 10  # every 10% of 20 epochs
+
+
+def test_a_record_that_cannot_be_shown_does_not_stop_the_progress(capsys, monkeypatch):
+    monkeypatch.setattr(parallel, "_tqdm", None)
+    assert parallel.run_jobs(report_a_bad_record_first, [(10,), (10,)], workers=2, labels=["a", "b"],
+                             epochs=[11, 11]) == [10, 10]
+    err = capsys.readouterr().err
+    assert "progress: cannot show" in err and "not a number" in err
+    assert "a epoch 11/11 - loss: 0.1000" in err.splitlines()  # the later records were all shown
+
+
+def test_labels_and_epochs_must_match_the_jobs():
+    with pytest.raises(ValueError, match=r"one entry per job \(2\), got 1 labels and 2 epoch counts"):
+        parallel.run_jobs(report_epochs, [(1,), (1,)], workers=2, labels=["a"], epochs=[1, 1])
 
 
 def test_worker_counts():

@@ -121,8 +121,13 @@ class _Progress:
 
 
 def _listen(messages, progress):
+    """Show each epoch record as it arrives, until the None that run_jobs sends at the end. A record
+    that cannot be shown costs its own line of progress, not every later one (nor the run)."""
     while (message := messages.get()) is not None:
-        progress.update(*message)
+        try:
+            progress.update(*message)
+        except Exception as error:  # a display problem only: the jobs and their results go on
+            print(f"progress: cannot show {message!r}: {error!r}", file=sys.stderr, flush=True)
 
 
 def run_jobs(fn, jobs_args, *, workers, labels=None, epochs=None, progress=True):
@@ -135,6 +140,9 @@ def run_jobs(fn, jobs_args, *, workers, labels=None, epochs=None, progress=True)
     workers = check_workers(workers, len(jobs_args))
     labels = labels or [f"job {i + 1}" for i in range(len(jobs_args))]
     epochs = epochs or [0] * len(jobs_args)
+    if len(labels) != len(jobs_args) or len(epochs) != len(jobs_args):
+        raise ValueError(f"run_jobs: labels and epochs need one entry per job ({len(jobs_args)}), "
+                         f"got {len(labels)} labels and {len(epochs)} epoch counts")
     if workers == 1:
         return [fn(*args, on_epoch_end=None) for args in jobs_args]
 
