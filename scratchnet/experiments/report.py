@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import os
 from pathlib import Path
 
@@ -21,13 +22,23 @@ def write_atomic(path, data: bytes | str) -> Path:
     return Path(path)
 
 
+def _json_ready(value):
+    """``value`` with NumPy scalars and arrays as Python numbers and lists, and NaN and infinities as
+    None: JSON has no such numbers, and a file with ``NaN`` in it is rejected by most JSON readers."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    return value
+
+
 def write_json(path, data) -> Path:
-    """``data`` as indented JSON (NumPy scalars and arrays turned into Python numbers and lists)."""
-    def plain(value):
-        if hasattr(value, "tolist"):
-            return value.tolist()
-        raise TypeError(f"cannot write {type(value).__name__} to JSON")
-    return write_atomic(path, json.dumps(data, indent=2, default=plain) + "\n")
+    """``data`` as indented, standard JSON (see ``_json_ready``: a diverged run's NaN loss is null)."""
+    return write_atomic(path, json.dumps(_json_ready(data), indent=2, allow_nan=False) + "\n")
 
 
 class Report:

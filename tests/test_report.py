@@ -1,0 +1,24 @@
+"""Tests for scratchnet.experiments.report's file writers."""
+
+import json
+
+import numpy as np
+
+from scratchnet.experiments.report import write_atomic, write_json
+
+
+def test_write_json_writes_standard_json(tmp_path):
+    """A diverged run's NaN must not make metrics.json unreadable: JSON has no NaN, so it becomes null."""
+    path = write_json(tmp_path / "metrics.json", {
+        "loss": float("nan"), "scale": np.float32(1.5), "curve": np.array([0.5, np.inf]), "pair": (1, "x"),
+        "count": np.int64(3), "nested": {"ok": -float("inf")},
+    })
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"loss": None, "scale": 1.5, "curve": [0.5, None], "pair": [1, "x"], "count": 3,
+                                "nested": {"ok": None}}
+
+
+def test_write_atomic_takes_text_and_bytes(tmp_path):
+    assert write_atomic(tmp_path / "a.md", "# title\n").read_text() == "# title\n"
+    assert write_atomic(tmp_path / "b.png", b"\x89PNG").read_bytes() == b"\x89PNG"
