@@ -172,18 +172,23 @@ class Tensor:
         """Accumulate d(self)/d(leaf) * ``grad`` into the ``.grad`` of every leaf that requires it.
 
         ``grad`` defaults to 1 for a single-element tensor (a loss). Gradients add up across calls
-        until they are cleared (``optimizer.zero_grad()``).
+        until they are cleared (``optimizer.zero_grad()``). No leaf's ``.grad`` shares memory with
+        ``grad`` or with another leaf's ``.grad``.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad (no graph was recorded)")
+        given = set()  # ids of the memory owners of the arrays handed to leaves (see _accumulate)
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(f"backward() needs a grad for a non-scalar tensor of shape {self.shape}")
             grad = backend.xp.ones_like(self.data)
         else:
-            grad = backend.as_array(grad.data if isinstance(grad, Tensor) else grad, self.dtype)
+            supplied = grad.data if isinstance(grad, Tensor) else grad
+            grad = backend.as_array(supplied, self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"backward() got a grad of shape {grad.shape} for a tensor of shape {self.shape}")
+            if grad is supplied:  # the caller's own array: a leaf that receives it must take a copy
+                given.add(id(_memory_owner(grad)))
 
         # Every tensor is made after its inputs, so the newest tensor still waiting for its gradient
         # has received every contribution it will get: its consumers are all newer, and done. A heap
@@ -192,10 +197,9 @@ class Tensor:
         # A leaf (a tensor made by the user, such as a weight) has no backward: its gradient is
         # added to its .grad as soon as it arrives.
         if self._ctx is None:
-            self._accumulate(grad)
+            self._accumulate(grad, given)
             return
         grads = {self: grad}  # tensor -> gradient so far (tensors hash by identity)
-        given = set()  # ids of the arrays handed to leaves in this pass (each leaf gets its own)
         waiting = [(-self._number, self)]
         while waiting:
             _, node = heapq.heappop(waiting)
@@ -215,17 +219,21 @@ class Tensor:
                     grads[parent] = parent_grad
                     heapq.heappush(waiting, (-parent._number, parent))
 
-    def _accumulate(self, grad, given=None):
+    def _accumulate(self, grad, given):
         """Add ``grad`` to ``.grad``. The first gradient is kept as it is, unless the user could not
-        change it in place on its own: a read-only broadcast view (from sum or mean), or an array
-        already handed to another leaf (``a + b`` passes one gradient array to both)."""
+        change it in place on its own: a read-only broadcast view (from sum or mean), or memory
+        already handed out (``given``: the ids of the arrays owning the memory of other leaves'
+        gradients, and of the caller's own ``grad`` to backward). ``a + b`` passes one gradient array
+        to both leaves; ``a.reshape(6) + b.reshape(6)`` passes two views of one array."""
         if self.grad is not None:
             self.grad = self.grad + grad
             return
-        if not getattr(grad.flags, "writeable", True) or (given is not None and id(grad) in given):
-            grad = grad.copy()
-        if given is not None:
-            given.add(id(grad))
+        owner = getattr(grad, "base", None)  # _memory_owner(grad), inlined: this runs for every leaf
+        if owner is None:
+            owner = grad
+        if id(owner) in given or not getattr(grad.flags, "writeable", True):
+            grad = owner = grad.copy()
+        given.add(id(owner))
         self.grad = grad
 
     # ----- arithmetic (the ops live in scratchnet/ops) -------------------------------------------
@@ -337,6 +345,12 @@ class Tensor:
 
     def log_softmax(self, axis=-1):
         return _ops.LogSoftmax.apply(self, axis=axis)
+
+
+def _memory_owner(array):
+    """The array that owns ``array``'s memory: its base when it is a view (of a view: the same base)."""
+    base = getattr(array, "base", None)  # the tests' CuPy stand-in has no .base
+    return array if base is None else base
 
 
 def _raw(x):

@@ -9,7 +9,7 @@ from hypothesis import given
 from strategies import arrays, broadcast_shapes, check_gradients, host
 
 import scratchnet as sn
-from scratchnet import Tensor, no_grad
+from scratchnet import Tensor, backend, no_grad
 from scratchnet.tensor import unbroadcast
 
 # ----- construction and dtypes -------------------------------------------------------------------
@@ -140,15 +140,55 @@ def test_leaf_gradient_can_be_changed_in_place():
     np.testing.assert_allclose(host(w.grad), np.ones((2, 3)))
 
 
+def _shares_memory(x, y):
+    """Whether two backend arrays share memory (on NumPy; the CuPy stand-in is checked in place below)."""
+    return backend.name == "numpy" and np.shares_memory(x, y)
+
+
 def test_leaves_never_share_a_gradient_array():
     """Add's backward passes the same array to both inputs; scaling one leaf's .grad in place must
     not change the other's."""
     a = Tensor([1.0, 2.0], requires_grad=True)
     b = Tensor([3.0, 4.0], requires_grad=True)
     ((a + b) * 2).sum().backward()
+    assert not _shares_memory(a.grad, b.grad)
     a.grad *= 10
     np.testing.assert_allclose(host(a.grad), [20.0, 20.0])
     np.testing.assert_allclose(host(b.grad), [2.0, 2.0])
+
+
+needs_base = pytest.mark.skipif(not hasattr(backend.xp.empty(1), "base"),
+                                reason="the CuPy stand-in has no .base (NumPy and real CuPy have it)")
+
+
+@needs_base
+@pytest.mark.parametrize("combine", [
+    lambda a, b: a.reshape(6) + b.reshape(6),  # two reshaped views of one gradient array
+    lambda a, b: a.T + b,  # a transposed view and the array itself
+    lambda a, b: (a.reshape(6) + b.reshape(6)).reshape(2, 3),
+], ids=["reshape", "transpose", "reshape-twice"])
+def test_leaves_never_share_a_gradient_through_views(combine):
+    a = Tensor(np.zeros((2, 3)), requires_grad=True)
+    b = Tensor(np.zeros((3, 2)), requires_grad=True)
+    out = combine(a, b)
+    out.backward(np.arange(6.0).reshape(out.shape))
+    assert not _shares_memory(a.grad, b.grad)
+    expected_b = host(b.grad).copy()
+    a.grad *= 0
+    np.testing.assert_array_equal(host(b.grad), expected_b)
+
+
+@needs_base
+@pytest.mark.parametrize("through", [lambda t: t, lambda t: t.reshape(3, 2), lambda t: t + 0.0],
+                         ids=["leaf", "reshape", "add"])
+def test_a_leaf_gradient_never_aliases_the_grad_passed_to_backward(through):
+    x = Tensor(np.zeros(6), requires_grad=True)
+    out = through(x)
+    u = backend.as_array(np.ones(out.shape), out.dtype)
+    out.backward(u)
+    assert not _shares_memory(x.grad, u)
+    u *= 5  # the caller reuses its array
+    np.testing.assert_array_equal(host(x.grad), np.ones(6))
 
 
 def test_diamond_graph():
