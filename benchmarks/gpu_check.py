@@ -24,7 +24,8 @@ What it does:
    epoch (CuPy's first epoch separately: it compiles its kernels), and the speed-up over the CPU.
 3. **Kernel launches per step, estimated**: CuPy has no cheap launch counter, so the script counts
    what scratchnet does in one training step: ``Function`` forward calls, backward calls, and the
-   optimizer's 13 array operations per parameter. Each is at least one CUDA kernel (im2col and
+   optimizer's 10 array operations per parameter (``optim.Adam``; three more every 64th step are
+   not counted). Each is at least one CUDA kernel (im2col and
    pooling launch one per window offset, so the true count is higher): a lower bound that shows why
    small batches are launch-bound on a GPU.
 
@@ -57,9 +58,11 @@ HOSTGUARD_PATH = ROOT / "tests" / "hostguard"
 # name -> (kind, latent)
 MODELS = {"ae2": ("autoencoder", 2), "ae16": ("autoencoder", 16), "ae256": ("autoencoder", 256),
           "dis": ("dis_net", None)}
-# Adam's array operations per parameter and step (optim.Adam.step): m *= b1; (1-b1)*g; m +=; v *= b2; g*g;
-# (1-b2)*(g*g); v +=; maximum(v, floor); sqrt; denom += eps; m / denom; step * (...); p -= (...)
-ADAM_OPS_PER_PARAMETER = 13
+# Adam's array operations per parameter and step (optim.Adam.step, weighted-sum form): m_sum *= b1;
+# m_sum += g; g*g; v_sum *= b2; v_sum += g*g; sqrt(v_sum); denom += eps_hat; m_sum / denom;
+# update *= step_size; p -= update. Every FLUSH_EVERY (64) steps three more (v's floor, m's flush
+# add and subtract), left out: the per-step count.
+ADAM_OPS_PER_PARAMETER = 10
 
 
 # --------------------------------------------------------------------------------------------------
