@@ -24,9 +24,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
     """Check ``fn(*inputs)``'s gradients with respect to every input that requires grad.
 
     ``inputs``: a Tensor or a sequence of them (float64 advised; float32 raises, being too coarse).
-    Returns True when every gradient matches within ``|analytic - numerical| <= atol + rtol*|numerical|``;
-    otherwise raises ``GradcheckError`` naming the input, the worst element and both values (or
-    returns False with ``raise_exception=False``). Inputs are never modified.
+    Returns True when every gradient is finite and matches within
+    ``|analytic - numerical| <= atol + rtol*|numerical|``; otherwise raises ``GradcheckError`` naming
+    the input, the worst element and both values (or returns False with ``raise_exception=False``).
+    A NaN or infinite gradient, analytic or numerical, fails: the function is not differentiable
+    there, or x +- eps leaves its domain.
+
+    The inputs' values are never modified. An input's ``.grad`` is put back as it was, except that
+    one without a gradient (None) keeps the analytic gradient the check computed, to inspect.
     """
     np = backend.np
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
@@ -37,6 +42,19 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
         if t.dtype != np.float64:
             raise ValueError(f"gradcheck needs float64 inputs (got {t.dtype}): float32 rounding swamps eps")
 
+    saved_grads = [t.grad for t in checked]
+    try:
+        for t in checked:
+            t.grad = None
+        return _check(fn, inputs, checked, eps, atol, rtol, seed, raise_exception)
+    finally:
+        for t, grad in zip(checked, saved_grads):
+            if grad is not None:
+                t.grad = grad
+
+
+def _check(fn, inputs, checked, eps, atol, rtol, seed, raise_exception):
+    np = backend.np
     out = fn(*inputs)
     direction = np.random.default_rng(seed).standard_normal(out.shape)
     u = backend.as_array(direction, out.dtype)
@@ -44,8 +62,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
     def phi():
         return float((fn(*inputs).data * u).sum())
 
-    for t in checked:
-        t.grad = None
     out.backward(u)
     originals = [t.data.copy() for t in checked]
 
@@ -56,15 +72,23 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
         numerical = np.zeros(t.shape)
         for k in np.ndindex(*t.shape):  # perturbs the input in place, whatever its memory layout
             value = t.data[k].item()
-            t.data[k] = value + eps
-            plus = phi()
-            t.data[k] = value - eps
-            minus = phi()
-            t.data[k] = value
+            try:
+                t.data[k] = value + eps
+                plus = phi()
+                t.data[k] = value - eps
+                minus = phi()
+            finally:
+                t.data[k] = value
             numerical[k] = (plus - minus) / (2 * eps)
+        for kind, grad in (("analytic", analytic), ("numerical", numerical)):
+            if not np.isfinite(grad).all():
+                where = _index(np.argwhere(~np.isfinite(grad))[0])
+                return _fail(f"input {number} (shape {t.shape}): the {kind} gradient is {grad[where]} at index "
+                             f"{where}: the function is not differentiable there, or x +- eps ({eps}) "
+                             f"leaves its domain", raise_exception)
         error = np.abs(analytic - numerical) - (atol + rtol * np.abs(numerical))
-        if (error > 0).any() or not np.isfinite(analytic).all():
-            worst = np.unravel_index(np.nanargmax(np.where(np.isfinite(error), error, np.inf)), t.shape)
+        if (error > 0).any():
+            worst = _index(np.unravel_index(np.argmax(error), t.shape))
             return _fail(
                 f"input {number} (shape {t.shape}): gradient mismatch at index {worst}: "
                 f"analytic {analytic[worst]:.6g}, numerical {numerical[worst]:.6g} "
@@ -74,6 +98,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
         if not bool((t.data == original).all()):
             return _fail(f"input {number} was modified by the check", raise_exception)
     return True
+
+
+def _index(position):
+    """An array index as a tuple of plain ints: (0, 2), not (np.int64(0), np.int64(2))."""
+    return tuple(int(i) for i in position)
 
 
 def _fail(message, raise_exception):

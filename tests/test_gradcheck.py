@@ -1,5 +1,7 @@
 """The checker itself: it must pass correct gradients and fail wrong ones, with tight tolerances."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -153,3 +155,68 @@ def test_checks_vector_jacobian_product_not_only_row_sums():
 
 def test_exported_at_top_level():
     assert sn.gradcheck is gradcheck and sn.GradcheckError is GradcheckError
+
+
+class NanGrad(Square):
+    """x^2 whose backward returns NaN."""
+
+    def backward(self, grad):
+        return grad * backend.xp.nan
+
+
+def test_a_nan_numerical_gradient_fails():
+    x = Tensor(np.array([-1.0, -2.0]), requires_grad=True)  # log is NaN there, so is its difference
+    with np.errstate(invalid="ignore"), pytest.raises(GradcheckError, match=r"numerical gradient is nan at index \(0,\)"):
+        gradcheck(lambda t: t.log(), x)
+
+
+def test_a_nan_analytic_gradient_fails():
+    with pytest.raises(GradcheckError, match=r"input 0 \(shape \(2, 3\)\): the analytic gradient is nan"):
+        gradcheck(NanGrad.apply, x64())
+    assert gradcheck(NanGrad.apply, x64(), raise_exception=False) is False
+
+
+def test_an_infinite_analytic_gradient_fails():
+    x = Tensor(np.array([0.5, 0.0]), requires_grad=True)  # d log / dx = 1/x is inf at 0
+    with np.errstate(divide="ignore", invalid="ignore"), pytest.raises(GradcheckError, match="analytic gradient is -?inf"):
+        gradcheck(lambda t: t.log(), x)
+
+
+def test_mismatch_index_is_printed_as_plain_ints():
+    with pytest.raises(GradcheckError) as error:
+        gradcheck(WrongSquare.apply, x64())
+    assert "np.int64" not in str(error.value)
+    assert re.search(r"at index \(\d, \d\):", str(error.value))
+
+
+def test_an_existing_gradient_is_put_back():
+    x = x64()
+    kept = backend.xp.ones((2, 3))
+    x.grad = kept
+    for fn in (Square.apply, WrongSquare.apply):
+        gradcheck(fn, x, raise_exception=False)
+        assert x.grad is kept
+
+
+def test_an_input_without_a_gradient_keeps_the_analytic_one():
+    x = x64()
+    assert gradcheck(Square.apply, x)
+    np.testing.assert_allclose(sn.to_numpy(x.grad), 2 * x.numpy() * np.random.default_rng(0).standard_normal((2, 3)))
+
+
+def test_inputs_are_restored_when_the_function_raises_during_the_check():
+    calls = []
+
+    def fails_on_its_second_call(t):
+        calls.append(1)
+        if len(calls) == 2:  # the first perturbed evaluation
+            raise RuntimeError("boom")
+        return Square.apply(t)
+
+    x = x64()
+    before, kept = x.numpy().copy(), backend.xp.zeros((2, 3))
+    x.grad = kept
+    with pytest.raises(RuntimeError, match="boom"):
+        gradcheck(fails_on_its_second_call, x)
+    np.testing.assert_array_equal(x.numpy(), before)
+    assert x.grad is kept
