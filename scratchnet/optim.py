@@ -48,22 +48,41 @@ class Optimizer:
         return state
 
     def load_state_dict(self, state):
-        known = {"lr", *self._scalars()}
-        array_names = set(self._state_arrays())
-        unknown = sorted(k for k in state if k not in known and k.rpartition(".")[0] not in array_names)
+        """Restore a ``state_dict``. All of it is checked before anything changes: every entry known,
+        every scalar there, each array for an existing parameter, with that parameter's shape, and a
+        parameter's arrays (Adam's m_sum and v_sum) all there or all absent (never stepped)."""
+        where = f"{type(self).__name__}.load_state_dict"
+        scalars = {"lr", *self._scalars()}
+        arrays = self._state_arrays()
+        unknown = sorted(k for k in state if k not in scalars and k.rpartition(".")[0] not in arrays)
         if unknown:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: unknown entries {unknown[:5]}; "
-                             f"this optimizer's state has 'lr', {sorted(known - {'lr'})} and "
-                             f"'<name>.<index>' for name in {sorted(array_names)}")
+            raise ValueError(f"{where}: unknown entries {unknown[:5]}; "
+                             f"this optimizer's state has 'lr', {sorted(scalars - {'lr'})} and "
+                             f"'<name>.<index>' for name in {sorted(arrays)}")
+        missing = sorted(scalars - set(state))
+        if missing:
+            raise ValueError(f"{where}: missing entries {missing}; a state_dict() has all of {sorted(scalars)}")
+        for key in state:
+            index = key.rpartition(".")[2]
+            if key not in scalars and not (index.isdigit() and int(index) < len(self.params)):
+                raise ValueError(f"{where}: {key!r} names no parameter: this optimizer has "
+                                 f"{len(self.params)}, indices 0 to {len(self.params) - 1} "
+                                 f"(a state from another model?)")
+        for i, p in enumerate(self.params):
+            present = [name for name in arrays if f"{name}.{i}" in state]
+            if present and len(present) != len(arrays):
+                absent = [f"{name}.{i}" for name in arrays if name not in present]
+                raise ValueError(f"{where}: parameter {i} has {[f'{name}.{i}' for name in present]} but not "
+                                 f"{absent}; a parameter's arrays come together")
+            for name in present:
+                shape = tuple(getattr(state[f"{name}.{i}"], "shape", ()))  # a number: shape ()
+                if shape != p.shape:
+                    raise ValueError(f"optimizer state {name}.{i} has shape {shape}, parameter {i} has shape {p.shape}")
         self.lr = float(state["lr"])
-        for name, arrays in self._state_arrays().items():
+        for name, values in arrays.items():
             for i, p in enumerate(self.params):
                 key = f"{name}.{i}"
-                if key in state:
-                    if tuple(state[key].shape) != p.shape:
-                        raise ValueError(f"optimizer state {key} has shape {tuple(state[key].shape)}, "
-                                         f"parameter {i} has shape {p.shape}")
-                    arrays[i] = backend.as_array(state[key], p.dtype).copy()
+                values[i] = backend.as_array(state[key], p.dtype).copy() if key in state else None
         self._load_scalars(state)
 
     def _scalars(self):

@@ -273,6 +273,45 @@ def test_load_state_dict_refuses_another_optimizers_state():
         adam.load_state_dict({"lr": 0.1, "t": 3, "m.0": np.zeros((2, 3))})
 
 
+def _adam_state(steps=1, params=2):
+    ps = [param() for _ in range(params)]
+    adam = optim.Adam(ps)
+    for p in ps:
+        p.grad = backend.as_array(GRADS[0], p.dtype)
+    for _ in range(steps):
+        adam.step()
+    return adam.state_dict()
+
+
+@pytest.mark.parametrize("change, pattern", [
+    (lambda s: s.update({"m_sum.2": s["m_sum.0"], "v_sum.2": s["v_sum.0"]}),
+     r"'m_sum.2' names no parameter: this optimizer has 2, indices 0 to 1"),
+    (lambda s: s.update({"m_sum.x": s["m_sum.0"]}), r"'m_sum.x' names no parameter"),
+    (lambda s: s.pop("v_sum.1"), r"parameter 1 has \['m_sum.1'\] but not \['v_sum.1'\]"),
+    (lambda s: s.pop("t"), r"missing entries \['t'\]"),
+    (lambda s: s.pop("lr"), r"missing entries \['lr'\]"),
+    (lambda s: s.update({"v_sum.0": 1.0}), r"v_sum.0 has shape \(\), parameter 0 has shape \(2, 3\)"),
+], ids=["larger-model", "bad-index", "m-without-v", "no-t", "no-lr", "a-number"])
+def test_load_state_dict_refuses_an_incomplete_or_foreign_state(change, pattern):
+    state = _adam_state()
+    change(state)
+    adam = optim.Adam([param(), param()], lr=0.5)
+    with pytest.raises(ValueError, match=pattern):
+        adam.load_state_dict(state)
+    assert adam.lr == 0.5 and adam.t == 0 and adam.m_sum == [None, None]  # nothing changed
+
+
+def test_load_state_dict_forgets_what_the_state_does_not_have():
+    """A parameter never stepped in the saved run has no moments there: loading clears this run's."""
+    state = _adam_state()
+    del state["m_sum.1"], state["v_sum.1"]
+    adam = optim.Adam([param(), param()])
+    adam.load_state_dict(_adam_state(steps=3))
+    adam.load_state_dict(state)
+    assert adam.t == 1 and adam.m_sum[1] is None and adam.v_sum[1] is None
+    np.testing.assert_array_equal(host(adam.m_sum[0]), state["m_sum.0"])
+
+
 @pytest.mark.parametrize("make, pattern", [
     (lambda ps: optim.SGD(ps, lr=0), "lr must be a positive number"),
     (lambda ps: optim.SGD(ps, lr=-0.1), "lr must be a positive number"),
