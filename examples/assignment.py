@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -45,8 +46,9 @@ ASSIGNMENT_MISTAKES = [
     ("Q2B, the blur", "cv2.GaussianBlur(image, (5, 5), cv2.BORDER_DEFAULT) passes BORDER_DEFAULT (= 4) "
      "as sigmaX: the blur was a 5x5 Gaussian with sigma 4, not the 'default' blur it meant."),
     ("Q2B, dis_net's last layer", "Dense(1, activation='softmax') is a softmax over one unit: exp(z)/exp(z) "
-     "= 1 for every input, and its gradient is exactly 0. Every image got the same answer, so its "
-     "'100% judged clear' measured nothing. scratchnet's dis_net ends in one logit with BCE-with-logits."),
+     "= 1 for every input, and its gradient is exactly 0. Every image got the same answer, 1 ('blurred', "
+     "with blurred = 1 and clear = 0), and no weight could learn, so its verdicts measured nothing. "
+     "scratchnet's dis_net ends in one logit with BCE-with-logits."),
 ]
 
 
@@ -71,22 +73,29 @@ def captured(main, argv):
     return result, buffer.getvalue()
 
 
+def command(script, argv):
+    """The shell command that runs ``examples/<script>`` with ``argv``, for the report."""
+    return shlex.join(["python", f"examples/{script}", *argv])
+
+
 def q1_sections(out, run, report, metrics):
     """Q1A, Q1B and the phase plot: each script's printed output and figures."""
     if "q1a" in run:
-        result, text = captured(q1a_gd.main, [])
+        argv = []
+        result, text = captured(q1a_gd.main, argv)
         xs = [round(x, 4) for x in result["trajectory"].xs[1:]]
         metrics["q1a"] = {"xs": xs, "stuck": "stuck" in text}
         report.heading("Q1A: gradient descent on the bump", 2)
-        report.paragraph("Command: python examples/q1a_gd.py. The assignment's table for x0 = 0, lr 0.3: "
+        report.paragraph(f"Command: {command('q1a_gd.py', argv)}. The assignment's table for x0 = 0, lr 0.3: "
                          "(0.3, 0.7) (0.6, 0.4) (0.9, 0.1) (1.2, 0.2) (0.9, 0.1) (1.2, 0.2). scratchnet's, "
                          "with the gradient from autograd:")
         report.code(text)
     if "q1b" in run:
-        result, text = captured(q1b_adam.main, [])
+        argv = []
+        result, text = captured(q1b_adam.main, argv)
         metrics["q1b"] = {key: result[key] for key in ("max_x", "h_overshoot", "h_bisection", "agree")}
         report.heading("Q1B: Adam overshoots, so it escapes a low bump", 2)
-        report.paragraph("Command: python examples/q1b_adam.py. The assignment: max theta 1.4102, so Adam "
+        report.paragraph(f"Command: {command('q1b_adam.py', argv)}. The assignment: max theta 1.4102, so Adam "
                          f"escapes bumps up to h = 0.41. scratchnet: max x = {result['max_x']:.4f}, "
                          f"h* = {result['h_overshoot']:.4f} from the overshoot and {result['h_bisection']:.4f} "
                          "by bisection on the full loss.")
@@ -94,11 +103,11 @@ def q1_sections(out, run, report, metrics):
     if "q1phase" in run:
         folder = out / "q1"
         folder.mkdir(parents=True, exist_ok=True)
-        result, text = captured(q1_phase.main, ["--out", str(folder / "critical_height.png"),
-                                                "--loss-plot", str(folder / "loss.png")])
+        argv = ["--out", str(folder / "critical_height.png"), "--loss-plot", str(folder / "loss.png")]
+        result, text = captured(q1_phase.main, argv)
         metrics["q1phase"] = {name: float(h) for name, h in result["marked"].items()}
         report.heading("Beyond the assignment: critical bump height against learning rate", 2)
-        report.paragraph("Command: python examples/q1_phase.py --loss-plot runs/q1_phase/loss.png")
+        report.paragraph(f"Command: {command('q1_phase.py', argv)}")
         report.image(folder / "loss.png", "The bump loss and the two optimizers' paths")
         report.image(folder / "critical_height.png", "Largest bump each optimizer escapes, by learning rate")
         report.code(text)

@@ -1,6 +1,7 @@
 """The one-command runner: a question into one self-contained report; output folders are protected."""
 
 import importlib.util
+import shlex
 import sys
 from pathlib import Path
 
@@ -30,6 +31,10 @@ def test_q1_questions_make_one_self_contained_report(assignment, tmp_path, capsy
     assert set(metrics["q1phase"]) == {"gd", "momentum", "adam"}
     assert (out / "metrics.json").exists() and (out / "report.md").exists()
     assert "report: " in capsys.readouterr().out
+    # the command the report names is the one that ran
+    ran = shlex.join(["python", "examples/q1_phase.py", "--out", str(out / "q1" / "critical_height.png"),
+                      "--loss-plot", str(out / "q1" / "loss.png")])
+    assert f"Command: {ran}" in (out / "report.md").read_text()
 
 
 def test_q1b_numbers_reach_the_report(assignment, tmp_path):
