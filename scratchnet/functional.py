@@ -95,6 +95,26 @@ def binary_cross_entropy_with_logits(logits, target):
 
 
 def cross_entropy(logits, labels):
-    """Mean softmax cross-entropy of logits (N, C) against integer labels (N,)."""
+    """Mean softmax cross-entropy of logits (N, C) against integer class labels (N,) in [0, C).
+
+    The labels are checked first: unchecked, a label of -1 would silently pick the last class.
+    """
+    return _cross_entropy(logits, labels, "cross_entropy")
+
+
+def _cross_entropy(logits, labels, caller):
+    """``cross_entropy``, its errors naming ``caller`` (``losses.CrossEntropyLoss`` passes its name)."""
     labels = labels.data if isinstance(labels, Tensor) else backend.xp.asarray(labels)  # host -> device
+    if logits.ndim != 2:
+        raise ValueError(f"{caller}: logits must be (batch, classes), got shape {logits.shape}")
+    if labels.shape != (logits.shape[0],) or labels.dtype.kind not in "iu":
+        hint = ("; make the labels an integer array, e.g. Tensor(labels, dtype=np.int64) or a NumPy int array"
+                if labels.dtype.kind not in "iu" else "")
+        raise ValueError(f"{caller}: labels must be integers of shape ({logits.shape[0]},), "
+                         f"got {labels.dtype} of shape {labels.shape}{hint}")
+    if labels.size:
+        low, high = int(labels.min()), int(labels.max())  # one read each (a device sync on CuPy)
+        if low < 0 or high >= logits.shape[1]:
+            raise ValueError(f"{caller}: labels must lie in [0, {logits.shape[1]}), "
+                             f"got values from {low} to {high}")
     return ops.CrossEntropy.apply(logits, labels=labels)

@@ -9,6 +9,7 @@ from strategies import arrays, check_gradients, floats, host, leaf, probabilitie
 
 import scratchnet as sn
 from scratchnet import Tensor, losses
+from scratchnet import functional as F
 
 
 def as_target(y, kind):
@@ -160,12 +161,21 @@ def test_prediction_must_be_a_tensor(loss):
     (np.array([0.0, 1.0]), "got float64"),
     (Tensor([0, 1]), "got float32"),  # a Tensor made from labels without an integer dtype
 ])
-def test_cross_entropy_bad_labels(labels, pattern):
+@pytest.mark.parametrize("loss, name", [(losses.CrossEntropyLoss(), "CrossEntropyLoss"),
+                                        (F.cross_entropy, "cross_entropy")], ids=["loss", "functional"])
+def test_cross_entropy_bad_labels(labels, pattern, loss, name):
     with pytest.raises(ValueError, match=pattern) as info:
-        losses.CrossEntropyLoss()(Tensor(np.zeros((2, 3)), requires_grad=True), labels)
-    assert "CrossEntropyLoss" in str(info.value)
+        loss(Tensor(np.zeros((2, 3)), requires_grad=True), labels)
+    assert str(info.value).startswith(f"{name}: ")
 
 
-def test_cross_entropy_needs_2d_logits():
+@pytest.mark.parametrize("labels", [np.array([0.0, 1.0]), Tensor([0, 1]), [0.0, 1.0]])
+def test_float_labels_error_says_how_to_make_them_integers(labels):
+    with pytest.raises(ValueError, match=r"make the labels an integer array, e\.g\. Tensor\(labels, dtype=np\.int64\)"):
+        F.cross_entropy(Tensor(np.zeros((2, 3))), labels)
+
+
+@pytest.mark.parametrize("loss", [losses.CrossEntropyLoss(), F.cross_entropy], ids=["loss", "functional"])
+def test_cross_entropy_needs_2d_logits(loss):
     with pytest.raises(ValueError, match=r"\(batch, classes\), got shape \(3,\)"):
-        losses.CrossEntropyLoss()(Tensor(np.zeros(3)), np.array([0]))
+        loss(Tensor(np.zeros(3)), np.array([0]))
