@@ -1,5 +1,7 @@
 """The functional API: thin functions over the ops in ``scratchnet/ops`` (like ``torch.nn.functional``)."""
 
+import numbers
+
 from . import backend, ops
 from .tensor import Tensor
 
@@ -64,11 +66,20 @@ LINEAR_ACTIVATIONS = ops.Linear.ACTIVATIONS  #: what ``linear`` and ``nn.Dense``
 def linear(x, weight, bias, activation=None):
     """act(x (N, in) @ weight (in, out) + bias (out,)) -> (N, out), as one fused op; ``activation``
     None, ``"relu"`` or ``"sigmoid"``. See ops/matmul.py."""
+    x_shape, w_shape, b_shape = _shape(x), _shape(weight), _shape(bias)
+    if len(w_shape) != 2 or len(x_shape) != 2 or x_shape[1] != w_shape[0] or b_shape != w_shape[1:]:
+        raise ValueError(f"linear expects x (N, in), weight (in, out) and bias (out,), got x {x_shape}, "
+                         f"weight {w_shape} and bias {b_shape}")
     return ops.Linear.apply(x, weight, bias, activation=activation)
 
 
+def _shape(x):
+    return x.shape if hasattr(x, "shape") else backend.np.shape(x)  # a Tensor or array, or a list
+
+
 def conv2d(x, weight, bias, stride=1, padding=0):
-    """x (N, C, H, W), weight (F, C, kh, kw), bias (F,) -> (N, F, Ho, Wo). See ops/conv.py."""
+    """x (N, C, H, W), weight (F, C, kh, kw), bias (F,) -> (N, F, Ho, Wo); stride >= 1, padding >= 0.
+    See ops/conv.py."""
     return ops.Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
 
 
@@ -79,8 +90,8 @@ def max_pool2d(x, kernel_size=2, stride=None):
 
 def dropout(x, p=0.5, training=True):
     """Inverted dropout; the identity when not training or when p == 0."""
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout probability must be a number in [0, 1), got {p!r}")
     if not training or p == 0.0:
         return x
     return ops.Dropout.apply(x, p=p)

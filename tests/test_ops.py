@@ -494,6 +494,42 @@ def test_conv2d(case):
     np.testing.assert_allclose(out, conv_reference(x, w, b, stride, padding), rtol=1e-12, atol=1e-12)
 
 
+X4, W4, B1 = (np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), np.zeros(1))
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: F.conv2d(Tensor(X4), Tensor(W4), Tensor(B1), stride=0), "conv2d: stride must be an integer >= 1, got 0"),
+    (lambda: F.conv2d(Tensor(X4), Tensor(W4), Tensor(B1), stride=1.5), "conv2d: stride must be an integer >= 1"),
+    (lambda: F.conv2d(Tensor(X4), Tensor(W4), Tensor(B1), padding=-1),
+     "conv2d: padding must be an integer >= 0, got -1"),
+    (lambda: F.conv2d(Tensor(X4), Tensor(W4), Tensor(np.zeros(3))),
+     r"conv2d expects bias of shape \(1,\) for weight \(1, 1, 2, 2\), got \(3,\)"),
+    (lambda: F.conv2d(Tensor(X4), Tensor(np.ones((2, 2))), Tensor(B1)), r"weight \(F, C, kh, kw\), got shape \(2, 2\)"),
+    (lambda: F.max_pool2d(Tensor(X4), 0), "max_pool2d: kernel_size must be an integer >= 1, got 0"),
+    (lambda: F.max_pool2d(Tensor(X4), 2, 0), "max_pool2d: stride must be an integer >= 1, got 0"),
+    (lambda: F.max_pool2d(Tensor(X4), True), "max_pool2d: kernel_size must be an integer >= 1, got True"),
+    (lambda: F.linear(Tensor(np.ones((2, 3))), Tensor(np.ones((4, 2))), Tensor(np.zeros(2))),
+     r"linear expects x \(N, in\), weight \(in, out\) and bias \(out,\), got x \(2, 3\), weight \(4, 2\)"),
+    (lambda: F.linear(Tensor(np.ones(3)), Tensor(np.ones((3, 2))), Tensor(np.zeros(2))), r"got x \(3,\)"),
+    (lambda: F.linear(Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2))), Tensor(np.zeros(3))), r"bias \(3,\)"),
+    (lambda: F.linear(Tensor(np.ones((2, 3))), Tensor(np.ones(3)), Tensor(np.zeros(1))), r"weight \(3,\)"),
+    (lambda: Tensor(np.ones((2, 3))).max(axis=5), "axis 5 is out of range for an array with 2 dimensions"),
+    (lambda: Tensor(np.ones((2, 3))).max(axis=-3), "axis -3 is out of range"),
+    (lambda: F.softmax(Tensor(np.ones((2, 3))), axis=5), "axis 5 is out of range for an array with 2 dimensions"),
+    (lambda: F.log_softmax(Tensor(np.ones((2, 3))), axis=2), "axis 2 is out of range"),
+    (lambda: Tensor(np.ones(3)).clip(1, -1), "clip needs low <= high, got low=1 and high=-1"),
+    (lambda: F.dropout(Tensor(np.ones(3)), "0.5"), r"dropout probability must be a number in \[0, 1\), got '0.5'"),
+])
+def test_bad_arguments_get_a_clear_error(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_linear_accepts_arrays_and_lists():
+    out = F.linear(np.ones((2, 3)), Tensor(np.ones((3, 2))), [0.5, 0.5])
+    np.testing.assert_allclose(out.numpy(), np.full((2, 2), 3.5))
+
+
 def test_conv2d_shape_errors():
     w, b = Tensor(np.ones((2, 3, 3, 3))), Tensor(np.zeros(2))
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):

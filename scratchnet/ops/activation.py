@@ -3,6 +3,7 @@
 from .. import backend
 from ..tensor import Function
 from .memory import empty_like
+from .reduce import normalize_axis
 
 
 def relu_into(x, out):
@@ -94,6 +95,7 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
+        normalize_axis(self.axis, x.ndim)  # a clear error for an axis x does not have
         e = backend.xp.exp(_shifted(x, self.axis))
         e /= e.sum(axis=self.axis, keepdims=True)
         self.out = e
@@ -112,6 +114,7 @@ class LogSoftmax(Function):
 
     def forward(self, x):
         xp = backend.xp
+        normalize_axis(self.axis, x.ndim)  # a clear error for an axis x does not have
         z = _shifted(x, self.axis)
         out = z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
         self.out = out

@@ -27,7 +27,14 @@ from .memory import scratch
 
 
 def conv_output_size(size, kernel, stride, padding):
+    """Output positions along one axis: (size + 2 padding - kernel) // stride + 1 (pooling: padding 0)."""
     return (size + 2 * padding - kernel) // stride + 1
+
+
+def check_int(where, name, value, low):
+    """Refuse a ``value`` that is not an int >= ``low`` (a bool is no size), naming ``where`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{where}: {name} must be an integer >= {low}, got {value!r}")
 
 
 def im2col(x, kh, kw, stride, padding):
@@ -70,13 +77,19 @@ class Conv2d(Function):
     """y = conv(x, weight) + bias with a square stride and zero padding (see the module docstring)."""
 
     def __init__(self, stride=1, padding=0):
+        check_int("conv2d", "stride", stride, 1)
+        check_int("conv2d", "padding", padding, 0)
         self.stride, self.padding = stride, padding
 
     def forward(self, x, weight, bias):
         xp = backend.xp
+        if weight.ndim != 4:
+            raise ValueError(f"conv2d expects weight (F, C, kh, kw), got shape {weight.shape}")
         f, c, kh, kw = weight.shape
         if x.ndim != 4 or x.shape[1] != c:
             raise ValueError(f"conv2d expects input (N, {c}, H, W) for weight {weight.shape}, got {x.shape}")
+        if bias.shape != (f,):
+            raise ValueError(f"conv2d expects bias of shape ({f},) for weight {weight.shape}, got {bias.shape}")
         n, _, h, w = x.shape
         ho = conv_output_size(h, kh, self.stride, self.padding)
         wo = conv_output_size(w, kw, self.stride, self.padding)

@@ -153,6 +153,8 @@ class Clip(Function):
     def __init__(self, low=None, high=None):
         if low is None and high is None:
             raise ValueError("clip needs at least one of low and high")
+        if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+            raise ValueError(f"clip needs low <= high, got low={low!r} and high={high!r}")
         self.low, self.high = low, high
 
     def forward(self, a):

@@ -21,11 +21,15 @@ into the gradient instead of being added to zeros. Arrays are allocated in the i
 
 from .. import backend
 from ..tensor import Function
+from .conv import check_int, conv_output_size
 from .memory import axis_order, empty_in_order, empty_like
 
 
 class MaxPool2d(Function):
     def __init__(self, kernel_size=2, stride=None):
+        check_int("max_pool2d", "kernel_size", kernel_size, 1)
+        if stride is not None:
+            check_int("max_pool2d", "stride", stride, 1)
         self.k = kernel_size
         self.s = kernel_size if stride is None else stride
 
@@ -39,7 +43,7 @@ class MaxPool2d(Function):
         if x.ndim != 4:
             raise ValueError(f"max_pool2d expects input (N, C, H, W), got shape {x.shape}")
         n, c, h, w = x.shape
-        ho, wo = (h - k) // self.s + 1, (w - k) // self.s + 1
+        ho, wo = conv_output_size(h, k, self.s, 0), conv_output_size(w, k, self.s, 0)
         if ho < 1 or wo < 1:
             raise ValueError(f"max_pool2d: a {k}x{k} window does not fit input {h}x{w}")
         self.x_shape, self.out_hw, self.order = x.shape, (ho, wo), axis_order(x)

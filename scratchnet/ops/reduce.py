@@ -4,8 +4,8 @@ from .. import backend
 from ..tensor import Function
 
 
-def _normalize_axis(axis, ndim):
-    """``axis`` as a tuple of non-negative ints (None means every axis)."""
+def normalize_axis(axis, ndim):
+    """``axis`` as a tuple of non-negative ints (None means every axis); a clear error when out of range."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
@@ -30,7 +30,7 @@ class Sum(Function):
 
     def forward(self, a):
         self.shape = a.shape
-        self.axes = _normalize_axis(self.axis, a.ndim)
+        self.axes = normalize_axis(self.axis, a.ndim)
         return a.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, grad):
@@ -58,7 +58,7 @@ class Max(Function):
     the first in row-major order when several tie (as ``argmax`` picks it)."""
 
     def __init__(self, axis=None, keepdims=False):
-        if axis is not None and not isinstance(axis, int):
+        if axis is not None and (isinstance(axis, bool) or not isinstance(axis, int)):
             raise ValueError(f"max reduces over one axis or all (axis=None), got axis={axis!r}")
         self.axis, self.keepdims = axis, keepdims
 
@@ -66,7 +66,7 @@ class Max(Function):
         xp = backend.xp
         self.shape = a.shape
         flat = a.reshape(-1) if self.axis is None else a
-        axis = 0 if self.axis is None else self.axis
+        axis = 0 if self.axis is None else normalize_axis(self.axis, a.ndim)[0]
         self.axis_ = axis % flat.ndim  # non-negative: backward compares it with axis positions
         self.flat_shape = flat.shape
         self.winner = xp.expand_dims(flat.argmax(axis=axis), axis)
