@@ -319,19 +319,33 @@ def test_load_state_dict_forgets_what_the_state_does_not_have():
     (lambda ps: optim.SGD(ps, lr=float("inf")), "lr must be a positive number"),
     (lambda ps: optim.SGD(ps, lr="0.1"), "lr must be a positive number"),
     (lambda ps: optim.SGD(ps, lr=None), "lr must be a positive number"),
-    (lambda ps: optim.SGD(ps, lr=0.1, momentum=1.0), "momentum must be in"),
-    (lambda ps: optim.SGD(ps, lr=0.1, momentum=-0.5), "momentum must be in"),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=1.0), "momentum must be a number in"),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=-0.5), "momentum must be a number in"),
     (lambda ps: optim.Adam(ps, lr=0), "lr must be a positive number"),
-    (lambda ps: optim.Adam(ps, betas=(1.0, 0.999)), "betas must be in"),
-    (lambda ps: optim.Adam(ps, betas=(0.9, 1.5)), "betas must be in"),
-    (lambda ps: optim.Adam(ps, betas=(-0.1, 0.9)), "betas must be in"),
-    (lambda ps: optim.Adam(ps, eps=-1e-8), "eps must be >= 0"),
+    (lambda ps: optim.Adam(ps, betas=(1.0, 0.999)), "betas must be two numbers"),
+    (lambda ps: optim.Adam(ps, betas=(0.9, 1.5)), "betas must be two numbers"),
+    (lambda ps: optim.Adam(ps, betas=(-0.1, 0.9)), "betas must be two numbers"),
+    (lambda ps: optim.Adam(ps, eps=-1e-8), "eps must be a number >= 0"),
+    (lambda ps: optim.SGD(ps, lr=True), "lr must be a positive number"),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum="0.9"), "momentum must be a number in"),
+    (lambda ps: optim.Adam(ps, betas=(0.9,)), r"betas must be two numbers \(b1, b2\), each in \[0, 1\), got \(0.9,\)"),
+    (lambda ps: optim.Adam(ps, betas=0.9), "betas must be two numbers"),
+    (lambda ps: optim.Adam(ps, betas=("0.9", 0.999)), "betas must be two numbers"),
+    (lambda ps: optim.Adam(ps, eps=None), "eps must be a number >= 0, got None"),
+    (lambda ps: optim.Adam(ps, eps=float("nan")), "eps must be a number >= 0"),
     (lambda ps: optim.SGD([], lr=0.1), "empty parameter list"),
     (lambda ps: optim.Adam(iter([])), "empty parameter list"),
 ])
 def test_bad_hyperparameters(make, pattern):
     with pytest.raises(ValueError, match=pattern):
         make([param()])
+
+
+def test_numpy_numbers_are_accepted():
+    sgd = optim.SGD([param()], lr=np.float32(0.1), momentum=np.float64(0.9))
+    adam = optim.Adam([param()], lr=np.float64(0.01), betas=[np.float32(0.5), 0.9], eps=np.float32(1e-7))
+    assert sgd.lr == pytest.approx(0.1) and isinstance(sgd.lr, float)
+    assert adam.betas == (0.5, 0.9) and adam.eps == pytest.approx(1e-7)
 
 
 def test_parameters_may_be_a_generator():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
+
 from .. import functional as F
+from .. import ops
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -28,7 +31,7 @@ class Dense(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str | None = None):
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"Dense: {name} must be a positive integer, got {value!r}")
         if activation not in F.LINEAR_ACTIVATIONS:
             raise ValueError(f"Dense: activation must be None, 'relu' or 'sigmoid', got {activation!r}")
@@ -40,8 +43,8 @@ class Dense(Module):
         x = _as_tensor(x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise _shape_error(repr(self), x.shape, f"(batch, {self.in_features})")
-        if self.bias is not None:
-            return F.linear(x, self.weight, self.bias, activation=self.activation)
+        if self.bias is not None:  # x is checked above and the weights fit: F.linear's checks are not needed
+            return ops.Linear.apply(x, self.weight, self.bias, activation=self.activation)
         y = x @ self.weight
         return y if self.activation is None else getattr(F, self.activation)(y)
 
@@ -61,7 +64,7 @@ class Conv2D(Module):
         super().__init__()
         for name, value, low in (("in_channels", in_channels, 1), ("out_channels", out_channels, 1),
                                  ("kernel_size", kernel_size, 1), ("stride", stride, 1), ("padding", padding, 0)):
-            if not isinstance(value, int) or value < low:
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"Conv2D: {name} must be an integer >= {low}, got {value!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
@@ -88,9 +91,9 @@ class MaxPool2D(Module):
 
     def __init__(self, kernel_size: int = 2, stride: int | None = None):
         super().__init__()
-        if not isinstance(kernel_size, int) or kernel_size < 1:
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
             raise ValueError(f"MaxPool2D: kernel_size must be a positive integer, got {kernel_size!r}")
-        if stride is not None and (not isinstance(stride, int) or stride < 1):
+        if stride is not None and (isinstance(stride, bool) or not isinstance(stride, int) or stride < 1):
             raise ValueError(f"MaxPool2D: stride must be a positive integer or None, got {stride!r}")
         self.kernel_size, self.stride = kernel_size, stride or kernel_size
 
@@ -109,8 +112,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
         self.p = p
 
     def forward(self, x):
