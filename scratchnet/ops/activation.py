@@ -84,6 +84,13 @@ def _shifted(x, axis):
     return x - x.max(axis=axis, keepdims=True)
 
 
+def log_softmax_array(x, axis):
+    """log softmax(x) along ``axis`` on an array: (x - max) - log(sum exp(x - max)), never overflowing."""
+    xp = backend.xp
+    z = _shifted(x, axis)
+    return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+
+
 class Softmax(Function):
     """softmax(x)_i = exp(x_i) / sum_j exp(x_j) along ``axis``.
 
@@ -113,12 +120,9 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        xp = backend.xp
         normalize_axis(self.axis, x.ndim)  # a clear error for an axis x does not have
-        z = _shifted(x, self.axis)
-        out = z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
-        self.out = out
-        return out
+        self.out = log_softmax_array(x, self.axis)
+        return self.out
 
     def backward(self, grad):
         softmax = backend.xp.exp(self.out)

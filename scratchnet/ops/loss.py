@@ -7,6 +7,7 @@ All return a mean; the target is a constant (it gets no gradient).
 
 from .. import backend
 from ..tensor import Function
+from .activation import log_softmax_array
 from .memory import empty_like
 
 
@@ -63,12 +64,9 @@ class CrossEntropy(Function):
         self.labels = labels
 
     def forward(self, z):
-        xp = backend.xp
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-        self.log_probs = log_probs
-        rows = xp.arange(z.shape[0])
-        return -log_probs[rows, self.labels].mean()
+        self.log_probs = log_softmax_array(z, axis=1)  # z_i - logsumexp(z_i), for every class
+        rows = backend.xp.arange(z.shape[0])
+        return -self.log_probs[rows, self.labels].mean()
 
     def backward(self, grad):
         xp = backend.xp
