@@ -30,8 +30,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
     A NaN or infinite gradient, analytic or numerical, fails: the function is not differentiable
     there, or x +- eps leaves its domain.
 
-    The inputs' values are never modified. An input's ``.grad`` is put back as it was, except that
-    one without a gradient (None) keeps the analytic gradient the check computed, to inspect.
+    The analytic gradient must also have its input's shape and dtype. The inputs are left as they
+    were found: their values, and their ``.grad`` (the check's own gradients are cleared after it).
     """
     np = backend.np
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
@@ -49,8 +49,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
         return _check(fn, inputs, checked, eps, atol, rtol, seed, raise_exception)
     finally:
         for t, grad in zip(checked, saved_grads):
-            if grad is not None:
-                t.grad = grad
+            t.grad = grad
 
 
 def _check(fn, inputs, checked, eps, atol, rtol, seed, raise_exception):
@@ -67,8 +66,9 @@ def _check(fn, inputs, checked, eps, atol, rtol, seed, raise_exception):
 
     for number, (t, original) in enumerate(zip(checked, originals)):
         analytic = backend.to_numpy(t.grad) if t.grad is not None else np.zeros(t.shape)
-        if analytic.shape != t.shape:
-            return _fail(f"input {number}: gradient shape {analytic.shape} != input shape {t.shape}", raise_exception)
+        if analytic.shape != t.shape or analytic.dtype != t.dtype:
+            return _fail(f"input {number}: the gradient is {analytic.dtype} of shape {analytic.shape}, the input "
+                         f"{t.dtype} of shape {t.shape}", raise_exception)
         numerical = np.zeros(t.shape)
         for k in np.ndindex(*t.shape):  # perturbs the input in place, whatever its memory layout
             value = t.data[k].item()
