@@ -47,9 +47,6 @@ class Autoencoder(nn.Module):
         self.encoder = _dense_stack(widths, None if linear_latent else "relu")
         self.decoder = _dense_stack(widths[::-1], "sigmoid")
 
-    def encode(self, x):
-        return self.encoder(x)
-
     def forward(self, x):
         return self.decoder(self.encoder(x))
 
