@@ -1,10 +1,10 @@
-"""Tests for scratchnet.experiments.cli.prepare_output_dir: what --out and --force may and may not do."""
+"""Tests for scratchnet.experiments.cli: what --out and --force may and may not do, and the option types."""
 
 import argparse
 
 import pytest
 
-from scratchnet.experiments.cli import RUN_MARKER, add_common_options, prepare_output_dir
+from scratchnet.experiments.cli import MAX_SEED, RUN_MARKER, add_common_options, non_negative_int, prepare_output_dir
 
 
 def prepare(out, force=False):
@@ -59,3 +59,25 @@ def test_a_symlink_or_a_file_as_out_is_refused(tmp_path, capsys):
     a_file = tmp_path / "notes.txt"
     a_file.write_text("x")
     assert "exists and is not a directory" in refusal(capsys, a_file, force=True)
+
+
+def test_non_negative_int_accepts_zero_and_refuses_negatives_and_fractions():
+    assert non_negative_int("0") == 0 and non_negative_int("7") == 7
+    for text, message in (("-1", "must be >= 0"), ("1.5", "expected an integer"), ("x", "expected an integer")):
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            non_negative_int(text)
+
+
+def test_seed_must_be_a_non_negative_integer_every_consumer_takes(tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="example")
+    add_common_options(parser, default_out=tmp_path)
+    assert parser.parse_args([]).seed == 0
+    assert parser.parse_args(["--seed", "3"]).seed == 3
+    assert parser.parse_args(["--seed", str(MAX_SEED)]).seed == MAX_SEED == 2**32 - 1  # scikit-learn's limit
+    for text, message in (("-1", "must be >= 0"), (str(MAX_SEED + 1), "must be <= 4294967295"),
+                          ("0.5", "expected an integer")):
+        with pytest.raises(SystemExit) as info:
+            parser.parse_args(["--seed", text])
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert "argument --seed" in err and message in err

@@ -28,6 +28,24 @@ def positive_int(text):
     return _number(text, int, lambda v: v >= 1, ">= 1")
 
 
+def non_negative_int(text):
+    """argparse type: an integer >= 0."""
+    return _number(text, int, lambda v: v >= 0, ">= 0")
+
+
+#: the largest seed every consumer takes: scikit-learn's ``random_state`` stops at 2**32 - 1
+MAX_SEED = 2**32 - 1
+
+
+def seed_int(text):
+    """argparse type: a random seed, an integer from 0 to ``MAX_SEED`` (NumPy's ``default_rng``,
+    ``backend.manual_seed`` and scikit-learn's ``random_state`` all take it)."""
+    value = non_negative_int(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_SEED} (2**32 - 1), got {text}")
+    return value
+
+
 def positive_float(text):
     """argparse type: a finite number > 0."""
     return _number(text, float, lambda v: 0 < v < float("inf"), "a finite number > 0")
@@ -48,7 +66,8 @@ def add_common_options(parser, default_out):
                         help="output directory (default: %(default)s)")
     parser.add_argument("--force", action="store_true",
                         help="replace the output directory if it holds an earlier run's results (never other files)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--seed", type=seed_int, default=0,
+                        help=f"random seed, 0 to {MAX_SEED} (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or step timings")
 
 
