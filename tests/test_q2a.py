@@ -200,6 +200,11 @@ def test_example_end_to_end_on_fake_mnist(tmp_path, monkeypatch):
     # the report can be rebuilt from metrics.json alone, for a combined report
     _, again = q2a.load_report(out)
     assert again.to_markdown(out) == markdown
+    # the t-SNE caption gives the points really used: --tsne-points is capped at the test-set size
+    assert "t-SNE of 60 test codes" in markdown
+    on_disk["settings"]["tsne_points"], on_disk["data"]["tsne_points"] = 5000, 120
+    capped = q2a.build_report(on_disk, out).to_markdown(out)
+    assert "t-SNE of 120 test codes" in capped and "5,000" not in capped
 
 
 @NO_CONVERGENCE_WARNINGS
@@ -213,6 +218,23 @@ def test_example_linear_latent_option(tmp_path, monkeypatch):
     assert metrics["models"]["latent_2_linear"]["label"] == "latent 2 (linear latent)"
     assert (out / "latent_2_linear_latent.png").exists()
     assert metrics["settings"]["extra_linear"] == [2]
+
+
+def test_the_seed_draws_the_split_and_the_same_seed_draws_it_again():
+    mnist = _fake_mnist()
+    first, again, other = (q2a.prepare_data(mnist, seed=seed) for seed in (0, 0, 1))
+    for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        assert np.array_equal(first[name], again[name]), name
+    assert first["sizes"] == other["sizes"] == {"train": 201, "val": 99, "test": 120}
+    assert not np.array_equal(first["y_train"], other["y_train"])  # another permutation of the training images
+    assert not np.array_equal(first["x_val"], other["x_val"])
+    assert np.array_equal(first["x_test"], other["x_test"])  # the test images keep their order
+    # the split is a partition of the training images, whatever the seed
+    every_image = sorted(row.tobytes() for row in q2a.flatten_pixels(mnist[0]))
+    for data in (first, other):
+        assert sorted(row.tobytes() for row in np.concatenate([data["x_train"], data["x_val"]])) == every_image
+    assert np.array_equal(q2a.tsne_subsample(120, 60, 0), q2a.tsne_subsample(120, 60, 0))
+    assert not np.array_equal(q2a.tsne_subsample(120, 60, 0), q2a.tsne_subsample(120, 60, 1))
 
 
 def test_model_selection():
@@ -234,10 +256,13 @@ def test_model_selection():
 def test_example_rejects_bad_options_before_any_work(tmp_path, monkeypatch, capsys):
     calls = []
     example = _load_example(monkeypatch, calls)
-    with pytest.raises(SystemExit) as exit_info:
-        example.main(["--latent", "3", "--out", str(tmp_path / "x")])
-    assert exit_info.value.code == 2
-    assert "invalid choice: 3" in capsys.readouterr().err
+    for argv, message in ((["--latent", "3"], "invalid choice: 3"),
+                          (["--tsne-points", "2"], "must be >= 3"),  # t-SNE would fail after the training
+                          (["--seed", "-1"], "must be >= 0")):
+        with pytest.raises(SystemExit) as exit_info:
+            example.main([*argv, "--out", str(tmp_path / "x")])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "metrics.json").write_text("{}")

@@ -40,6 +40,8 @@ DEFAULT_EPOCHS = 200
 DEFAULT_EXTRA_LINEAR = (2, 16)
 QUICK = {"epochs": 3, "n_train": 6000, "n_val": 2000, "n_test": 2000, "tsne_points": 500}
 DEFAULT_TSNE_POINTS = 2000
+#: t-SNE needs perplexity < points; ``tsne_embedding`` uses a perplexity of at least 2, so at least 3 points
+MIN_TSNE_POINTS = 3
 N_RECONSTRUCTIONS = 20
 PUBLISHED_RAW_PIXELS = "about 53% accuracy (k-means on raw MNIST pixels; DEC paper, Xie et al. 2016)"
 
@@ -58,6 +60,15 @@ ASSIGNMENT = {
 # ---------------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------------
+
+
+def tsne_points_count(text):
+    """argparse type: an integer >= ``MIN_TSNE_POINTS`` (t-SNE of fewer points would fail after the training)."""
+    value = positive_int(text)
+    if value < MIN_TSNE_POINTS:
+        raise argparse.ArgumentTypeError(f"must be >= {MIN_TSNE_POINTS} (t-SNE's perplexity, at least 2, must be "
+                                         f"less than the number of points), got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default: %(default)s)")
     parser.add_argument("--n-init", type=positive_int, default=10,
                         help="k-means restarts; the best of them is kept (default: %(default)s)")
-    parser.add_argument("--tsne-points", type=positive_int, default=None,
+    parser.add_argument("--tsne-points", type=tsne_points_count, default=None,
                         help=f"test points in each t-SNE plot, a seeded subsample (default: {DEFAULT_TSNE_POINTS}; "
                              f"{QUICK['tsne_points']} with --quick)")
     parser.add_argument("--quick", action="store_true",
@@ -592,6 +603,8 @@ def build_report(metrics, out_dir) -> Report:
     report.paragraph(f"Unmatched 'accuracy' (raw cluster id == digit) in that run: {a['unmatched_range']}; "
                      "the assignment itself reported 6-7%.")
 
+    # the points t-SNE really used: --tsne-points capped at the test-set size
+    tsne_points = metrics["data"].get("tsne_points", settings["tsne_points"])
     for m in metrics["models"].values():
         report.heading(m["label"])
         dead = m["dead_unit_indices"]
@@ -607,7 +620,7 @@ def build_report(metrics, out_dir) -> Report:
             "loss": "training and validation L1 per epoch",
             "reconstructions": f"the first {N_RECONSTRUCTIONS} test digits (top) and their reconstructions",
             "latent_scatter": "the 2-D codes of the test images, coloured by digit",
-            "tsne": f"t-SNE of {settings['tsne_points']:,} test codes (seeded subsample), coloured by digit",
+            "tsne": f"t-SNE of {tsne_points:,} test codes (seeded subsample), coloured by digit",
             "units": "latent unit activity on the test set",
             "kmeans": "k-means on the codes: cluster ids as named (left), matched to digits (right)",
             "kmeans_standardized": "k-means on the standardised codes",
