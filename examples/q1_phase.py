@@ -4,7 +4,8 @@ For every learning rate on a grid and for each optimizer -- gradient descent (SG
 0.9, Adam (betas 0.9/0.999) -- it finds the critical bump height h*(lr): the tallest bump the
 optimizer escapes from x0 = 0 within the step budget (escapes: some iterate lies right of the bump
 top 1 + h). Each h* is a bisection on h of runs on the full bump loss; all learning rates are run
-at once, as one vector of x's (see ``bump.run_batched``). It plots h* against lr.
+at once, as one vector of x's (see ``bump.run_batched``), whose trajectories are those of single runs
+(``bump.run_optimizer``, which the --mark-lr line uses) bit for bit. It plots h* against lr.
 
 What to expect. Gradient descent moves by exactly lr, so its first point past x = 1 is
 ceil(1/lr) * lr and h*_GD = ceil(1/lr) * lr - 1: a sawtooth that stays below lr. Momentum builds up

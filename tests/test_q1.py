@@ -154,10 +154,39 @@ def test_batched_runs_and_bisection_match_the_one_at_a_time_ones(name):
     h = np.array([0.1, 0.5, 0.3])
     xs = bump.run_batched(name, lrs, 20, h)
     for i, lr in enumerate(lrs):
-        assert xs[:, i] == pytest.approx(bump.run_optimizer(name, lr, 20, h[i]).xs, abs=1e-9)
+        np.testing.assert_array_equal(xs[:, i], bump.run_optimizer(name, lr, 20, h[i]).xs)
     batched = bump.critical_heights(name, lrs, 20, tol=1e-6)
     single = [bump.critical_height(name, lr, 20, tol=1e-6) for lr in lrs]
     assert batched == pytest.approx(single, abs=2e-6)
+
+
+@pytest.mark.parametrize("name, hyper", [
+    ("gd", {}), ("momentum", {}), ("adam", {}), ("adam", {"eps": 0.0}), ("adam", {"betas": (0.9, 0.0), "eps": 0.0}),
+])
+def test_batched_runs_equal_single_runs_bit_for_bit_also_on_the_kinks(name, hyper):
+    """Learning rates whose steps land exactly on x = 1 (gradient 0) or near it: 0.1, 0.25, 0.5, 1/3."""
+    lrs = np.array([0.05, 0.1, 0.2, 0.25, 0.3, 1 / 3, 0.5, 0.77, 1.0, 1.5])
+    for h in (0.0, 0.3, 5.0):
+        xs = bump.run_batched(name, lrs, 30, h, **hyper)
+        for i, lr in enumerate(lrs):
+            np.testing.assert_array_equal(xs[:, i], bump.run_optimizer(name, float(lr), 30, h, **hyper).xs)
+
+
+def test_sweep_and_single_bisection_agree_where_gradient_descent_lands_on_the_kink():
+    # lr = 0.1: the single run ends 0.9999999999999999 -> 1.0999999999999999 and escapes bumps below
+    # 0.1; the sweep used to step x = 0.1 * u, landed on 1.0 exactly (gradient 0) and reported 0
+    single = bump.critical_height("gd", 0.1, 30)
+    assert single == pytest.approx(0.1, abs=1e-6)
+    assert bump.critical_heights("gd", [0.1, 0.25], 30) == pytest.approx([single, 0.0], abs=1e-6)
+
+
+def test_bisection_ends_when_h_star_is_beyond_the_tolerance_of_float_spacing():
+    # above ~1e10 neighbouring floats are more than tol = 1e-6 apart: halving the bracket used to
+    # loop forever once lo and hi were neighbours
+    h_star = bump.critical_height("gd", 1e11, 20)  # one step to x = 1e11
+    assert h_star == pytest.approx(1e11 - 1, rel=1e-15)
+    heights = bump.critical_heights("gd", [1.0, 1e6, 1e12], 20)
+    assert heights == pytest.approx([0.0, 1e6 - 1, 1e12 - 1], rel=1e-15, abs=1e-6)
 
 
 def test_phase_sweep_on_a_tiny_grid_writes_pngs(q1_phase, tmp_path, capsys):

@@ -179,6 +179,10 @@ def critical_height(name, lr, steps, x0=0.0, tol=1e-6, **hyper) -> float:
     escaped and none above it, and halving a bracket [lo, hi] with escapes(lo) and not escapes(hi)
     traps h* to within ``tol``. We start from lo = 0 and a hi that doubles until it traps the run.
     An optimizer that never even passes x = 1 within the budget escapes no bump: h* = 0.
+
+    The bracket also stops shrinking when lo and hi are neighbouring floats (their midpoint is one of
+    them): above about 1e10 the spacing of float64 numbers exceeds a tol of 1e-6, and h* is then
+    found to that spacing instead.
     """
     if not escapes(name, lr, steps, 0.0, x0, **hyper):  # not even a bump of height zero
         return 0.0
@@ -187,6 +191,8 @@ def critical_height(name, lr, steps, x0=0.0, tol=1e-6, **hyper) -> float:
         lo, hi = hi, 2.0 * hi
     while hi - lo > tol:
         mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:  # neighbouring floats: the bracket cannot get any narrower
+            break
         if escapes(name, lr, steps, mid, x0, **hyper):
             lo = mid
         else:
@@ -204,23 +210,25 @@ def run_batched(name, lrs, steps, h, x0=0.0, **hyper):
     shape (steps + 1, len(lrs)): column i is the x trajectory for ``lrs[i]`` (``h`` may be one height
     or one per learning rate).
 
-    The optimizers act elementwise, but take a single lr. So we substitute x = lr * u and minimise
-    L(lr * u) / lr over u with lr = 1. Its gradient in u is L'(x) exactly (the chain rule's lr and
-    the 1/lr cancel), so every update u <- u - 1 * step(g) is x <- x - lr * step(g), with step(g)
-    computed from the same gradients as in ``run_optimizer``: g for SGD, the velocity for momentum,
-    m_hat / (sqrt(v_hat) + eps) for Adam.
+    One vector x holds every run, stepped by the optimizer itself, whose lr is replaced by the array
+    ``lrs`` after it is made. The optimizers act elementwise and use lr only as a factor of
+    elementwise products (SGD: x - lr * g or x - lr * v; Adam: a step size lr * (1 - b1) / ...), so
+    entry i goes through exactly the float operations, in the same order, as ``run_optimizer`` with
+    the single lr ``lrs[i]``: the columns equal its trajectories bit for bit, also where a run lands
+    exactly on a kink (lr = 0.25 reaches x = 1, where the gradient is 0).
     """
     xp = backend.xp
     lrs = backend.as_array(lrs, DTYPE)
     h = backend.as_array(h, DTYPE)
-    u = Parameter(xp.full(lrs.shape, x0, dtype=DTYPE) / lrs, dtype=DTYPE)
-    optimizer = make_optimizer(name, [u], 1.0, **hyper)
-    xs = [x0 * xp.ones_like(lrs)]
+    x = Parameter(xp.full(lrs.shape, x0, dtype=DTYPE), dtype=DTYPE)
+    optimizer = make_optimizer(name, [x], 1.0, **hyper)  # lr 1.0 passes the constructor's check...
+    optimizer.lr = lrs  # ...and is replaced by one lr per entry of x
+    xs = [x.data.copy()]
     for _ in range(steps):
         optimizer.zero_grad()
-        (bump_loss(u * lrs, h) / lrs).sum().backward()
+        bump_loss(x, h).sum().backward()  # entry i's gradient is L'(x_i), as in run_optimizer
         optimizer.step()
-        xs.append(u.data * lrs)
+        xs.append(x.data.copy())  # step() updates x.data in place
     return backend.to_numpy(xp.stack(xs))
 
 
@@ -232,20 +240,25 @@ def escapes_batched(name, lrs, steps, h, x0=0.0, **hyper):
 
 def critical_heights(name, lrs, steps, x0=0.0, tol=1e-6, **hyper):
     """``critical_height`` for every learning rate in ``lrs`` at once: one bisection per lr, all
-    advancing together (each halves its own bracket on its own escape test). Returns a host array."""
+    advancing together (each halves its own bracket on its own escape test, until the widest bracket
+    is within ``tol``; a bracket between neighbouring floats stops shrinking, as in
+    ``critical_height``). Returns a host array."""
     np = backend.np
     lrs = np.asarray(backend.to_numpy(lrs), dtype=DTYPE)
     never = ~escapes_batched(name, lrs, steps, np.zeros_like(lrs), x0, **hyper)  # not even h = 0: h* = 0
     lo, hi = np.zeros_like(lrs), np.ones_like(lrs)
-    for _ in range(64):  # grow hi until it traps every run (a bump of 2^64 is never crossed)
+    while True:  # grow hi until it traps every run (ends: no run passes a bump top of inf)
         growing = escapes_batched(name, lrs, steps, hi, x0, **hyper)
         if not growing.any():
             break
         lo, hi = np.where(growing, hi, lo), np.where(growing, 2.0 * hi, hi)
-    while (hi - lo).max() > tol:
+    while True:  # halve every bracket that can still shrink, until all are within tol
         mid = 0.5 * (lo + hi)
+        shrinks = (lo < mid) & (mid < hi)  # False once lo and hi are neighbouring floats
+        if not (shrinks & (hi - lo > tol)).any():
+            break
         up = escapes_batched(name, lrs, steps, mid, x0, **hyper)
-        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+        lo, hi = np.where(shrinks & up, mid, lo), np.where(shrinks & ~up, mid, hi)
     return np.where(never, 0.0, 0.5 * (lo + hi))
 
 
