@@ -88,8 +88,8 @@ def run_sweep(data, settings, progress):
               "laplacian_train_images": 2 * len(clear_train), "test_images": 2 * len(clear_test), "seconds": []}
     for sigma in settings["sweep_sigmas"]:
         started = time.perf_counter()
-        blurred_train = blur.gaussian_blur(clear_train, settings["kernel"], sigma)
-        blurred_test = blur.gaussian_blur(clear_test, settings["kernel"], sigma)
+        blurred_train = blur.gaussian_blur(clear_train, settings["kernel"], sigma, method=settings["blur_method"])
+        blurred_test = blur.gaussian_blur(clear_test, settings["kernel"], sigma, method=settings["blur_method"])
         _, lap = laplacian_detector(clear_train, blurred_train, clear_test, blurred_test)
         x, y = q2b.blur_detection_set(clear_train[:pairs], blurred_train[:pairs])
         model, _, _ = train_detector(x, y, settings["sweep_epochs"], settings["dis_batch_size"], settings["seed"],
@@ -147,7 +147,7 @@ def main(argv=None):
     with steps.step("load and blur MNIST"):
         data = q2b.prepare_data(load_mnist(progress=progress), kernel=settings["kernel"], sigma=settings["sigma"],
                                 seed=seed, n_train=settings["n_train"], n_val=settings["n_val"],
-                                n_test=settings["n_test"])
+                                n_test=settings["n_test"], method=settings["blur_method"])
     clear_test, blurred_test, y_test = data["clear_test"], data["blurred_test"], data["y_test"]
     metrics = {
         "experiment": "q2b",
@@ -159,7 +159,8 @@ def main(argv=None):
     }
     samples = [("clear", clear_test[:q2b.N_GRID]), (f"sigma {settings['sigma']:g}", blurred_test[:q2b.N_GRID])]
     if settings["sweep"]:
-        samples += [(f"sigma {s:g}", blur.gaussian_blur(clear_test[:q2b.N_GRID], settings["kernel"], s))
+        samples += [(f"sigma {s:g}", blur.gaussian_blur(clear_test[:q2b.N_GRID], settings["kernel"], s,
+                                                        method=settings["blur_method"]))
                     for s in settings["sweep_sigmas"] if s != settings["sigma"]]
     q2b.plot_image_rows(samples, out / "blur_samples.png",
                         f"test digits, clear and blurred ({settings['kernel']}x{settings['kernel']} Gaussian)")

@@ -73,6 +73,62 @@ def test_blur_accepts_uint8_and_rejects_bad_settings():
             blur.gaussian_blur(synthetic_digits(1), kernel, sigma)
     with pytest.raises(ValueError, match="N, H, W"):
         blur.gaussian_blur(np.zeros((28, 28)))
+    with pytest.raises(ValueError, match="too small"):  # 2 sigma^2 underflows: the taps would be 0/0
+        blur.gaussian_kernel(5, 1e-200)
+    assert blur.gaussian_kernel(5, blur.MIN_SIGMA).tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]  # no blur left
+
+
+def test_gaussian_kernel_is_cv2s_to_within_rounding():
+    cv2 = pytest.importorskip("cv2")
+    for kernel in (1, 3, 5, 7, 27, q2b.MAX_KERNEL):
+        for sigma in (blur.MIN_SIGMA, 0.3, 0.4, 0.5, 0.7, 1.0, 4.0, 50.0):
+            ours, theirs = blur.gaussian_kernel(kernel, sigma), cv2.getGaussianKernel(kernel, sigma).ravel()
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+            if sigma in q2b.FULL["sweep_sigmas"]:  # the float32 taps the NumPy blur uses: identical
+                assert np.array_equal(ours.astype(np.float32), theirs.astype(np.float32)), (kernel, sigma)
+
+
+@pytest.mark.parametrize("method", ["cv2", "numpy"])
+def test_the_widest_kernel_the_options_allow_blurs_with_either_method(method):
+    if method == "cv2":
+        pytest.importorskip("cv2")
+    images = synthetic_digits(2)
+    got = blur.gaussian_blur(images, q2b.MAX_KERNEL, 4.0, method=method)
+    assert got.shape == images.shape and np.all(np.isfinite(got))
+    if method == "numpy":
+        with pytest.raises(ValueError, match="larger than"):
+            blur.gaussian_blur(images, q2b.MAX_KERNEL + 2, 4.0, method=method)
+
+
+# ---------------------------------------------------------------------------------------------------
+# dis_net's labels: blurred = 1, clear = 0
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_blur_detection_set_labels_clear_0_and_blurred_1():
+    clear = synthetic_digits(3)
+    blurred = blur.gaussian_blur(clear, method="numpy")
+    images, labels = q2b.blur_detection_set(clear, blurred[:2])
+    assert images.shape == (5, 1, 28, 28) and images.dtype == np.float32
+    assert labels.shape == (5, 1) and labels.dtype == np.float32
+    assert labels.ravel().tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]
+    assert np.array_equal(images[:3, 0], clear) and np.array_equal(images[3:, 0], blurred[:2])
+    # the judgements read the logit the same way: > 0 is "blurred" (1), <= 0 "clear"
+    assert q2b.binary_accuracy(np.where(labels > 0.5, 3.0, -3.0), labels) == 1.0
+
+
+def test_dis_net_trained_on_the_detection_set_calls_blurred_digits_blurred(monkeypatch):
+    """The convention end to end: the example's dis_net, trained on ``blur_detection_set``, says 'clear' for
+    held-out clear digits and 'blurred' for their blurred copies (swapping the labels turns this around)."""
+    example = _load_example(monkeypatch)
+    rng = np.random.default_rng(0)
+    clear = np.clip(synthetic_digits(64) + rng.normal(0, 0.04, (64, 28, 28)).astype(np.float32), 0, 1)
+    blurred = blur.gaussian_blur(clear, method="numpy")
+    x, y = q2b.blur_detection_set(clear[:48], blurred[:48])
+    model, _, _ = example.train_detector(x, y, epochs=10, batch_size=16, seed=0, progress=False, desc="dis_net")
+    model.eval()
+    assert q2b.share_judged_clear(sn.to_numpy(model(sn.Tensor(q2b.as_images(clear[48:]))).data)) == 1.0
+    assert q2b.share_judged_clear(sn.to_numpy(model(sn.Tensor(q2b.as_images(blurred[48:]))).data)) == 0.0
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -287,6 +343,10 @@ def test_example_end_to_end_on_fake_mnist(tmp_path, monkeypatch):
     markdown = (out / "report.md").read_text()
     assert "variance of the Laplacian" in markdown and "latent_16_deblur.png" in markdown
     assert "BORDER_DEFAULT" in markdown
+    assert on_disk["settings"]["blur_method"] == blur.available_method()  # the blur that ran, in the report
+    assert q2b.BLUR_METHODS[blur.available_method()] in markdown
+    on_disk["settings"]["blur_method"] = "numpy"
+    assert "OpenCV was not installed" in q2b.build_report(on_disk, out).to_markdown(out)
     _, again = q2b.load_report(out)  # rebuilt from metrics.json alone
     assert again.to_markdown(out) == markdown and report.title == again.title
 
@@ -308,6 +368,9 @@ def test_example_rejects_bad_options_before_any_work(tmp_path, monkeypatch, caps
     calls = []
     example = _load_example(monkeypatch, calls)
     for argv, message in ((["--kernel", "4"], "must be odd"), (["--sigma", "0"], "must be a finite number > 0"),
+                          (["--kernel", "57"], "at most 55"),  # NumPy's reflection cannot pad 28 pixels by 28
+                          (["--sigma", "1e-200"], "at least 0.01"),  # 0/0 taps
+                          (["--sweep-sigmas", "0.5,0.001"], "at least 0.01"), (["--seed", "-1"], "must be >= 0"),
                           (["--latent", "3"], "invalid choice: 3"), (["--adv-lambda", "-1"], ">= 0"),
                           (["--sweep-sigmas", "0.5,x"], "expected a number")):
         with pytest.raises(SystemExit) as exit_info:

@@ -32,6 +32,10 @@ np = backend.np  # host-side NumPy: these functions take and return host arrays
 DEFAULT_KERNEL = 5
 DEFAULT_SIGMA = 4.0  # = cv2.BORDER_DEFAULT, which the assignment passed in sigmaX's place
 CV2_MAX_CHANNELS = 128  # OpenCV 5 accepts at most 128 channels per image (OpenCV 4: 512)
+#: The smallest sigma the examples' options take. Below about 0.026 every tap but the centre is exactly 0
+#: in float64 (the "blur" copies the image), so a smaller sigma blurs no differently; below about 1e-154,
+#: 2 sigma^2 is 0 and the taps would be 0/0 (``gaussian_kernel`` refuses those).
+MIN_SIGMA = 0.01
 
 
 def _check_kernel(kernel, sigma):
@@ -39,11 +43,17 @@ def _check_kernel(kernel, sigma):
         raise ValueError(f"blur kernel size must be a positive odd integer, got {kernel!r}")
     if not (isinstance(sigma, int | float) and sigma > 0 and math.isfinite(sigma)):
         raise ValueError(f"blur sigma must be a finite number > 0, got {sigma!r}")
+    if not 2.0 * float(sigma) ** 2 > 0:  # underflows to 0: the kernel would be 0/0 = NaN
+        raise ValueError(f"blur sigma {sigma!r} is too small to compute (use at least {MIN_SIGMA})")
 
 
 def gaussian_kernel(kernel=DEFAULT_KERNEL, sigma=DEFAULT_SIGMA):
-    """The 1-D Gaussian weights OpenCV uses (``cv2.getGaussianKernel``): exp(-x^2 / 2 sigma^2), summing to 1,
-    for x = -(kernel-1)/2 ... (kernel-1)/2. The 2-D blur applies it along rows, then along columns."""
+    """The 1-D Gaussian weights exp(-x^2 / 2 sigma^2), summing to 1, for x = -(kernel-1)/2 ... (kernel-1)/2.
+    The 2-D blur applies it along rows, then along columns.
+
+    These are the weights of ``cv2.getGaussianKernel(kernel, sigma)`` for sigma > 0, to within rounding:
+    OpenCV multiplies by -0.5 / sigma^2 where this divides by 2 sigma^2, so the two can differ in the last
+    bits (at most 4.5e-16 for kernels 1-55 and sigmas 0.05-50; the same float32 taps at the sweep's sigmas)."""
     _check_kernel(kernel, sigma)
     x = np.arange(kernel, dtype=np.float64) - (kernel - 1) / 2
     weights = np.exp(-(x * x) / (2.0 * float(sigma) ** 2))
@@ -87,6 +97,15 @@ def _blur_numpy(images, kernel, sigma):
     return out
 
 
+def available_method():
+    """What ``gaussian_blur(method="auto")`` runs: ``"cv2"`` when OpenCV is installed, else ``"numpy"``."""
+    try:
+        import cv2  # noqa: F401, PLC0415
+    except ImportError:
+        return "numpy"
+    return "cv2"
+
+
 def gaussian_blur(images, kernel=DEFAULT_KERNEL, sigma=DEFAULT_SIGMA, method="auto", chunk=CV2_MAX_CHANNELS):
     """Blur every image of ``images`` (N, H, W) with a ``kernel`` x ``kernel`` Gaussian of standard deviation
     ``sigma`` (BORDER_REFLECT_101), in a few vectorised calls. Returns float32 (N, H, W).
@@ -99,11 +118,7 @@ def gaussian_blur(images, kernel=DEFAULT_KERNEL, sigma=DEFAULT_SIGMA, method="au
     if method not in ("auto", "cv2", "numpy"):
         raise ValueError(f"gaussian_blur: method must be 'auto', 'cv2' or 'numpy', got {method!r}")
     if method == "auto":
-        try:
-            import cv2  # noqa: F401, PLC0415
-            method = "cv2"
-        except ImportError:
-            method = "numpy"
+        method = available_method()
     if len(images) == 0:
         return images.copy()
     if method == "cv2":

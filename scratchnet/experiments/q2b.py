@@ -36,6 +36,8 @@ np = backend.np
 
 TRAIN_FRACTION = 0.67  # the assignment's train_test_split(test_size=0.33)
 IMAGE_SHAPE = (1, 28, 28)
+#: the widest blur kernel for 28x28 images: half-width 27, so the border reflection stays inside the image
+MAX_KERNEL = 2 * IMAGE_SHAPE[-1] - 1
 N_FIRST_DIGITS = 20  # the assignment printed the first 20 test digits
 N_GRID = 10  # digits per row in the figures
 
@@ -68,20 +70,33 @@ REFERENCE = [
 # ---------------------------------------------------------------------------------------------------
 
 
-def odd_positive_int(text):
-    """argparse type: an odd integer >= 1 (a Gaussian kernel has a centre pixel)."""
+def kernel_size(text):
+    """argparse type: an odd integer from 1 to ``MAX_KERNEL`` (a Gaussian kernel has a centre pixel, and its
+    half-width must stay below the image's side for the border reflection, in OpenCV and NumPy alike)."""
     value = positive_int(text)
     if value % 2 == 0:
         raise argparse.ArgumentTypeError(f"must be odd, got {value}")
+    if value > MAX_KERNEL:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_KERNEL} for {IMAGE_SHAPE[-1]}x{IMAGE_SHAPE[-1]} "
+                                         f"images, got {value}")
+    return value
+
+
+def blur_sigma(text):
+    """argparse type: a finite blur sigma >= ``blur.MIN_SIGMA`` (a smaller one blurs no differently)."""
+    value = positive_float(text)
+    if value < blur.MIN_SIGMA:
+        raise argparse.ArgumentTypeError(f"must be at least {blur.MIN_SIGMA} (below it the kernel is already "
+                                         f"1 at the centre and 0 elsewhere: no blur), got {text}")
     return value
 
 
 def sigma_list(text):
-    """argparse type: comma-separated blur sigmas, each a finite number > 0, e.g. ``0.3,0.5,1,4``."""
+    """argparse type: comma-separated blur sigmas, each a finite number >= ``blur.MIN_SIGMA``, e.g. ``0.3,0.5,1,4``."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
-    return tuple(sorted({positive_float(p) for p in parts}))
+    return tuple(sorted({blur_sigma(p) for p in parts}))
 
 
 def _quick_help(name, unit=""):
@@ -100,11 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "judge them three ways: dis_net's verdict, a digit classifier, and pixel error.",
     )
     blur_group = parser.add_argument_group("blur")
-    blur_group.add_argument("--sigma", type=positive_float, default=blur.DEFAULT_SIGMA,
-                            help="Gaussian sigma (default: %(default)s, what cv2.BORDER_DEFAULT = 4 in sigmaX's "
-                                 "place gave the assignment)")
-    blur_group.add_argument("--kernel", type=odd_positive_int, default=blur.DEFAULT_KERNEL,
-                            help="Gaussian kernel size, odd (default: %(default)s)")
+    blur_group.add_argument("--sigma", type=blur_sigma, default=blur.DEFAULT_SIGMA,
+                            help=f"Gaussian sigma, at least {blur.MIN_SIGMA} (default: %(default)s, what "
+                                 "cv2.BORDER_DEFAULT = 4 in sigmaX's place gave the assignment)")
+    blur_group.add_argument("--kernel", type=kernel_size, default=blur.DEFAULT_KERNEL,
+                            help=f"Gaussian kernel size, odd, at most {MAX_KERNEL} (default: %(default)s)")
 
     dis = parser.add_argument_group("dis_net (blurred = 1, clear = 0)")
     dis.add_argument("--dis-epochs", type=positive_int, default=None, help="epochs " + _quick_help("dis_epochs"))
@@ -161,6 +176,7 @@ def resolve_settings(args) -> dict:
     settings.update({
         "sigma": args.sigma, "kernel": args.kernel, "kernel_weights": [round(float(w), 6) for w in
                                                                        blur.gaussian_kernel(args.kernel, args.sigma)],
+        "blur_method": blur.available_method(),  # "cv2" or "numpy" (no OpenCV): every blur of the run
         "latents": sorted(set(args.latent)), "linear_latent": bool(args.linear_latent),
         "batch_size": args.batch_size, "lr": args.lr, "adv_lambda": args.adv_lambda,
         "dis_batch_size": args.dis_batch_size, "clf_batch_size": args.clf_batch_size,
@@ -181,13 +197,14 @@ def to_unit_float(images):
 
 
 def prepare_data(mnist, *, kernel=blur.DEFAULT_KERNEL, sigma=blur.DEFAULT_SIGMA, seed=0,
-                 n_train=None, n_val=None, n_test=None) -> dict:
+                 n_train=None, n_val=None, n_test=None, method="auto") -> dict:
     """Scale, split and blur MNIST.
 
     The 60,000 training images are shuffled by ``numpy.random.default_rng(seed)`` and cut 67/33 into train
     and validation (40,200 / 19,800); the test images keep their order (the first 20 are the same in every
     run). ``n_train``/``n_val``/``n_test`` keep only the first so many of each. Each split comes clear and
-    blurred: ``clear_<split>``, ``blurred_<split>`` (float32, N x 28 x 28) and ``y_<split>`` (int64 labels).
+    blurred (``blur.gaussian_blur``'s ``method``): ``clear_<split>``, ``blurred_<split>`` (float32,
+    N x 28 x 28) and ``y_<split>`` (int64 labels).
     """
     x_all, y_all, x_test, y_test = mnist
     x_all, y_all = to_unit_float(x_all), backend.to_numpy(y_all).astype(np.int64)
@@ -200,7 +217,7 @@ def prepare_data(mnist, *, kernel=blur.DEFAULT_KERNEL, sigma=blur.DEFAULT_SIGMA,
         images, labels = splits[split]
         images, labels = images[:limit], labels[:limit]
         data[f"clear_{split}"], data[f"y_{split}"] = images, labels
-        data[f"blurred_{split}"] = blur.gaussian_blur(images, kernel, sigma)
+        data[f"blurred_{split}"] = blur.gaussian_blur(images, kernel, sigma, method=method)
     data["sizes"] = {split: len(data[f"y_{split}"]) for split in ("train", "val", "test")}
     return data
 
@@ -596,6 +613,14 @@ BLUR_BUG = (
     "that as the default (--sigma, --kernel change it)."
 )
 
+#: how the report describes each ``blur_method`` a run records
+BLUR_METHODS = {
+    "cv2": "The whole set was blurred in a few vectorised OpenCV calls (chunks of images as the channels of one "
+           "image).",
+    "numpy": "OpenCV was not installed: the whole set was blurred by the same separable convolution in NumPy "
+             "(border reflected as BORDER_REFLECT_101), which the tests check against cv2.GaussianBlur to 1e-6.",
+}
+
 SOFTMAX_BUG = (
     "The assignment ended dis_net with Dense(1, activation='softmax'). A softmax over one unit is "
     "exp(z) / exp(z) = 1 for every input, so the network says 'blurred' (1) for every image, the loss never "
@@ -635,8 +660,8 @@ def build_report(metrics, out_dir) -> Report:
     report.heading("The blur")
     report.paragraph(BLUR_BUG)
     report.paragraph(f"This run: {s['kernel']}x{s['kernel']} kernel, sigma {s['sigma']:g}; 1-D taps "
-                     + ", ".join(f"{w:.3f}" for w in s["kernel_weights"]) + ". The whole set is blurred in a few "
-                     "vectorised OpenCV calls (chunks of images as the channels of one image).")
+                     + ", ".join(f"{w:.3f}" for w in s["kernel_weights"]) + ". "
+                     + BLUR_METHODS.get(s.get("blur_method"), "(The blur method was not recorded in this run.)"))
     report.image(out_dir / fig["blur_samples"], "clear test digits and their blurred versions")
 
     d, base = metrics["dis_net"], metrics["laplacian_baseline"]
