@@ -133,6 +133,42 @@ def test_adam_critical_height_is_max_x_minus_one_at_other_settings():
         assert bump.critical_height("adam", lr, steps, tol=1e-7) == pytest.approx(tall.max_x - 1, abs=1e-6)
 
 
+def test_q1b_a_run_that_lands_on_the_kink_and_crosses_the_tall_bump_is_a_one_line_error(q1b, capsys):
+    # four steps of exactly 0.25 end on x = 1, where the gradient is 0: with beta2 = 0, v_hat = 0 there
+    # and the next step is ~1e17 lr, over the bump h = lr * steps that was meant to be too tall
+    with pytest.raises(SystemExit) as exit_info:
+        q1b.main(["--lr", "0.25", "--beta2", "0", "--eps", "0"])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    errors = [line for line in captured.err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and errors[0].startswith("q1b_adam.py: error: Adam crossed the 'tall' bump h = 5")
+    assert "step 4 landed exactly on x = 1" in errors[0]
+
+
+def test_q1b_assignment_loop_takes_the_losses_gradient_on_the_kink(q1b, capsys):
+    assert [q1b.kink_gradient(x) for x in (0.5, 1.0, 1.5)] == [-1.0, 0.0, 1.0]
+    # betas 0.5/0.5, eps 0: both runs land on x = 1 after step 4 with the same gradients; from then on
+    # v_hat < 1 and the product parts from the quotient, which the script must say (not blame rounding)
+    result = q1b.main(["--lr", "0.25", "--beta1", "0.5", "--beta2", "0.5", "--eps", "0"])
+    out = capsys.readouterr().out
+    assert result["on_kink"] == [4] and result["assignment_grads"][4] == 0.0
+    assert result["trajectory"].grads[:20] == result["assignment_grads"]
+    assert not result["assignment_same"] and result["v_hat_error"] > 0.1
+    assert "both runs are exactly on x = 1 after step 4" in out and "the bug matters" in out
+    # default betas, eps 0: Adam stops 3e-15 short of x = 1, the loop 3e-15 past it: rounding
+    result = q1b.main(["--lr", "0.25", "--eps", "0"])
+    out = capsys.readouterr().out
+    assert result["on_kink"] == [] and not result["assignment_same"]
+    assert "rounding put them on different sides of the kink" in out and "eps" not in out.splitlines()[-1]
+
+
+def test_q1b_ends_for_a_huge_learning_rate(q1b, capsys):
+    result = q1b.main(["--lr", "1e10"])  # h* ~ 1e10: its bisection used to loop forever
+    assert result["agree"] and result["h_bisection"] == pytest.approx(result["h_overshoot"], rel=1e-12)
+    assert "part by eps and rounding alone" in capsys.readouterr().out
+
+
 # ---------------------------------------------------------------------------------------------------
 # Bisection and the vectorised sweep
 # ---------------------------------------------------------------------------------------------------
