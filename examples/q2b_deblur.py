@@ -20,7 +20,8 @@ What happens, top to bottom:
 4. For each latent size: the Q2A autoencoder trained blurred -> clear with L1 loss; its test outputs
    judged three ways (dis_net's verdict, the classifier's accuracy, L1 / PSNR to the clear original),
    beside the blurred input and the clear original. With ``--adv-lambda`` > 0 each model is also
-   fine-tuned with L1 + lambda * BCE(frozen dis_net(output), clear) and judged again.
+   fine-tuned with L1 + lambda * BCE(frozen dis_net(output), clear) and judged again (dis_net's verdict on
+   those is then not independent: they were optimised against it; the classifier's is).
 5. Everything goes to ``--out``: PNGs, ``metrics.json``, ``report.md`` and ``report.html``.
 
 ``main(argv)`` returns ``(metrics, report)`` so that a combined report can include this one.
@@ -125,6 +126,9 @@ def print_summary(metrics):
     lines += [header] + [
         f"{r['name']:<28} {r['dis_net_clear']:>13.1%} {r['digit_accuracy']:>9.1%} {r['l1']:>7.4f} "
         f"{'inf' if r['psnr'] is None else format(r['psnr'], '.2f'):>6}" for r in rows]
+    if any("+ adv" in r["name"] for r in rows):
+        lines.append("(+ adv rows: 'dis_net clear' comes from the dis_net they were optimised against, so it is not "
+                     "independent; the digit accuracy and the pixel errors are)")
     first = metrics["first_digits"]["rows"]
     width = max(len(name) for name in first)
     lines += [f"{name:<{width}}  " + " ".join(str(v) for v in digits) for name, digits in first.items()]
@@ -265,6 +269,8 @@ def main(argv=None):
                                   x_train, t_train, epochs=settings["adv_epochs"], batch_size=settings["batch_size"],
                                   validation_data=validation, progress=progress, desc=f"{key}_adv")
             outputs[adv_label] = predict(adv_model, x_test, batch)
+            # judged by the same `detector` it was just trained to satisfy: its "dis_net calls clear" is not an
+            # independent verdict (the report and the summary say so); the classifier's accuracy is
             judged[adv_label] = q2b.judge(outputs[adv_label], clear_test, y_test, detector, classifier, batch)
             adv_rows.append(judgement_row(adv_label, judged[adv_label]))
             entry["adversarial"] = {"label": adv_label, "epochs": len(adv_history.epochs),

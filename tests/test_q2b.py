@@ -343,6 +343,8 @@ def test_example_end_to_end_on_fake_mnist(tmp_path, monkeypatch):
     markdown = (out / "report.md").read_text()
     assert "variance of the Laplacian" in markdown and "latent_16_deblur.png" in markdown
     assert "BORDER_DEFAULT" in markdown
+    # the + adv models were fine-tuned against dis_net: the report says its verdict on them is not independent
+    assert q2b.NOT_INDEPENDENT in markdown and "judged by the dis_net they were optimised against" in markdown
     assert on_disk["settings"]["blur_method"] == blur.available_method()  # the blur that ran, in the report
     assert q2b.BLUR_METHODS[blur.available_method()] in markdown
     on_disk["settings"]["blur_method"] = "numpy"
@@ -359,6 +361,7 @@ def test_example_without_extras(tmp_path, monkeypatch):
                                "--sigma", "1.5", "--kernel", "3", "--n-train", "40", "--n-val", "20",
                                "--n-test", "20", "--out", str(out), "--quiet"])
     assert "sweep" not in metrics and "adversarial" not in metrics
+    assert "optimised against" not in (out / "report.md").read_text()  # no + adv rows, no caveat
     assert [r["name"] for r in metrics["judgements"]] == ["clear originals", "blurred input", "latent 16"]
     assert metrics["settings"]["sigma"] == 1.5 and metrics["settings"]["kernel"] == 3
     assert not (out / "sweep.png").exists()
