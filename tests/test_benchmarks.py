@@ -39,10 +39,12 @@ def test_train_speed_runs_on_tiny_data():
     assert "NumPy" in stdout and "BLAS" in stdout
 
 
-def test_train_speed_rejects_unknown_models():
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train_speed.py"), "--models", "vgg"],
+@pytest.mark.parametrize("models, message", [("vgg", "unknown model"), (",", "--models ',' names no model")])
+def test_train_speed_rejects_unknown_models_and_an_empty_list(models, message):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train_speed.py"), "--models", models],
                           capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
-    assert done.returncode == 2 and "unknown model" in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert done.returncode == 2 and len(errors) == 1 and message in errors[0], done.stderr
 
 
 @pytest.mark.skipif(os.environ.get("SCRATCHNET_BACKEND", "numpy") != "numpy",
@@ -64,6 +66,15 @@ def test_train_speed_times_the_plain_numpy_loop_on_the_autoencoders():
     assert header[-2:] == ["plain NumPy s/epoch", "scratchnet / plain NumPy"]
     assert [cells[0] for cells in rows] == ["ae2", "ae16", "ae256"]  # no dis_net by hand
     assert all(float(cells[12]) > 0 for cells in rows)
+
+
+@pytest.mark.skipif(os.environ.get("SCRATCHNET_BACKEND", "numpy") != "numpy",
+                    reason="the plain loop is NumPy on the host")
+def test_train_speed_drift_on_tiny_data_leaves_the_warm_up_out_of_its_medians():
+    _, (header, *rows) = run_benchmark("train_speed.py", "--drift", "--tiny", "--only", "numpy", "--models", "ae2")
+    assert header[3] == "epoch 5 s" and header[6] == "median(last 3) / median(2-4)"
+    assert [cells[:2] for cells in rows] == [["ae2", "numpy"]]
+    assert len(rows[0][-1].split()) == 5  # every epoch's time: the last 3 are epochs 3-5, not epoch 1
 
 
 def test_the_plain_numpy_yardstick_does_scratchnets_arithmetic(monkeypatch):
