@@ -12,10 +12,11 @@ to scratchnet, on the same machine, the same day:
   compared with the one the targets were set on.
 
 It does the same arithmetic as scratchnet, in the same order (``tests/test_benchmarks.py`` checks
-that both give the same weights after a few steps): for every layer z = h W + b, ReLU as a multiply
-by the mask (z > 0), the sigmoid as (1 + tanh(z/2)) / 2, the L1 loss mean |out - x|, and Adam in
-optim.Adam's form (weighted sums m_sum, v_sum; v floored and m flushed every 64 steps). The backward
-pass is the chain rule, layer by layer, from the loss down:
+that on the NumPy backend both give bit for bit the same losses and weights after 65 steps): for
+every layer z = h W + b, ReLU as a multiply by the mask (z > 0), the sigmoid as (1 + tanh(z/2)) / 2,
+the L1 loss mean |out - x|, and Adam in optim.Adam's form (weighted sums m_sum, v_sum; v floored and
+m flushed every 64 steps, or every step when b2^64 < 1e-2, as ``optim.Adam._flush_due`` decides).
+The backward pass is the chain rule, layer by layer, from the loss down:
 
     d out    = sign(out - x) / n                     (L1)
     d z_last = d out * s (1 - s)                     (sigmoid, s = out)
@@ -112,13 +113,18 @@ class PlainAutoencoder:
         self._adam([p for pair in zip(self.weight_grads, bias_grads) for p in pair])
         return loss
 
+    def _flush_due(self):
+        """As ``optim.Adam._flush_due``: floor v and flush m every FLUSH_EVERY steps, or every step
+        when b2 is so small that the floor would decay into the denormals in between."""
+        return self.t % self.FLUSH_EVERY == 0 or self.betas[1] ** self.FLUSH_EVERY < 1e-2
+
     def _adam(self, grads):
         b1, b2 = self.betas
         self.t += 1
         r = math.sqrt((1.0 - b2) / (1.0 - b2**self.t))
         step_size = self.lr * (1.0 - b1) / (1.0 - b1**self.t) / r
         eps_hat = self.eps / r
-        flush = self.t % self.FLUSH_EVERY == 0
+        flush = self._flush_due()
         for p, g, m_sum, v_sum, work in zip(self.parameters(), grads, self.m_sum, self.v_sum, self.work):
             m_sum *= b1
             m_sum += g

@@ -77,10 +77,25 @@ def test_train_speed_drift_on_tiny_data_leaves_the_warm_up_out_of_its_medians():
     assert len(rows[0][-1].split()) == 5  # every epoch's time: the last 3 are epochs 3-5, not epoch 1
 
 
+def test_the_plain_numpy_yardstick_floors_and_flushes_when_optim_adam_does(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.plain_numpy import PlainAutoencoder
+    from scratchnet import optim
+    from scratchnet.nn import Parameter
+
+    for b2 in (0.999, 0.95, 0.9, 0.0):  # b2^64 = 0.94, 0.04, 1e-3, 0: the last two flush every step
+        plain = PlainAutoencoder([[[1.0]]], [[0.0]], betas=(0.9, b2))
+        adam = optim.Adam([Parameter([1.0])], betas=(0.9, b2))
+        for t in range(1, 130):
+            plain.t = adam.t = t
+            assert plain._flush_due() == adam._flush_due(), (b2, t)
+
+
 def test_the_plain_numpy_yardstick_does_scratchnets_arithmetic(monkeypatch):
     """benchmarks/plain_numpy.py writes every gradient by hand; timing it against scratchnet is fair
-    only if it does the same work, so both must reach the same weights (the same arithmetic in the same
-    order: bit for bit here), through partial batches and Adam's flush at step 64."""
+    only if it does the same work, so both must reach the same weights, through partial batches and
+    Adam's flush at step 64. On the NumPy backend they do the same arithmetic in the same order: every
+    loss and weight is equal bit for bit. (CuPy's kernels round differently: there, within tolerances.)"""
     import numpy as np
 
     monkeypatch.syspath_prepend(str(ROOT))
@@ -90,6 +105,7 @@ def test_the_plain_numpy_yardstick_does_scratchnets_arithmetic(monkeypatch):
     from scratchnet.tensor import Tensor
     from scratchnet.train import evaluate
 
+    exact = backend.name == "numpy"
     rng = np.random.default_rng(1)
     x = (rng.random((300, 784), dtype=np.float32) * (rng.random((300, 784)) < 0.3)).astype(np.float32)
     for latent in (2, 256):
@@ -103,7 +119,13 @@ def test_the_plain_numpy_yardstick_does_scratchnets_arithmetic(monkeypatch):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            assert float(plain.train_step(xb)) == pytest.approx(loss.item(), rel=1e-6)
+            plain_loss = float(plain.train_step(xb))
+            assert plain_loss == loss.item() if exact else plain_loss == pytest.approx(loss.item(), rel=1e-6)
         for ours, theirs in zip(model.parameters(), plain.parameters()):
-            np.testing.assert_allclose(theirs, ours.numpy(), rtol=1e-5, atol=1e-7)
+            if exact:
+                np.testing.assert_array_equal(theirs, ours.numpy())
+            else:
+                np.testing.assert_allclose(theirs, ours.numpy(), rtol=1e-5, atol=1e-7)
+        # not bit for bit: evaluate weights each batch's float32 loss by its size in float32, the plain
+        # loop in float64
         assert plain.validation_loss(x, 64) == pytest.approx(evaluate(model, loss_fn, x, x, batch_size=64), rel=1e-6)
