@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -175,6 +176,7 @@ def worker(args):
     import scratchnet as sn
     from scratchnet import backend, losses, optim
     from scratchnet.experiments.models import Autoencoder, dis_net
+    from scratchnet.train import fit
 
     kind, latent = MODELS[args.worker]
     images = args.images if kind == "autoencoder" else args.dis_images
@@ -190,31 +192,9 @@ def worker(args):
         initial = loss_fn(model(sn.Tensor(x[:batch])), y[:batch]).item()
     model.train()
 
-    try:
-        from scratchnet.train import fit
-    except ImportError:
-        fit = None
-    if fit is not None:
-        history = fit(model, loss_fn, optimizer, x, y, epochs=args.epochs, batch_size=batch, progress=False)
-        epoch_losses = [float(v) for v in history.history["loss"]]
-        seconds = [float(e["seconds"]) for e in history.epochs]
-    else:  # a plain loop, the same as fit's
-        xp = backend.xp
-        x_dev, y_dev = backend.as_array(x), backend.as_array(y)
-        epoch_losses, seconds = [], []
-        for _ in range(args.epochs):
-            start = time.perf_counter()
-            order = xp.asarray(backend.host_rng().permutation(len(x)))
-            total = xp.zeros((), dtype=xp.float64)
-            for first in range(0, len(x), batch):
-                index = order[first : first + batch]
-                loss = loss_fn(model(sn.Tensor(x_dev[index])), y_dev[index])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += loss.data * len(index)
-            epoch_losses.append(float(total) / len(x))
-            seconds.append(time.perf_counter() - start)
+    history = fit(model, loss_fn, optimizer, x, y, epochs=args.epochs, batch_size=batch, progress=False)
+    epoch_losses = [float(v) for v in history.history["loss"]]
+    seconds = [float(e["seconds"]) for e in history.epochs]
 
     ops = count_step_ops(model, loss_fn, optimizer, x[:batch], y[:batch])
     print(json.dumps({
@@ -324,6 +304,20 @@ def build_report(args, info, tests, results):
 
 
 # --------------------------------------------------------------------------------------------------
+def finite_positive(kind):
+    """argparse type: a finite number > 0 of the given kind (float or int); refuses -1, 0, nan, inf."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a{'n integer' if kind is int else ' number'}, got {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+        return value
+
+    return parse
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -335,14 +329,14 @@ def parse_args(argv=None):
                         help="random pixels, or MNIST (scratchnet.data.load_mnist; fetched if not cached)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", nargs="+", choices=tuple(MODELS), default=list(MODELS))
-    parser.add_argument("--rtol", type=float, default=1e-3,
+    parser.add_argument("--rtol", type=finite_positive(float), default=1e-3,
                         help="largest relative loss gap between the backends that counts as agreement")
     parser.add_argument("--quick", action="store_true",
                         help="2 epochs on 4,096 autoencoder / 1,024 dis_net images")
     parser.add_argument("--skip-tests", action="store_true", help="do not run the test suite")
     parser.add_argument("--pytest-args", nargs=argparse.REMAINDER, default=[],
                         help="extra arguments for pytest (put this option last)")
-    parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed to each subprocess")
+    parser.add_argument("--timeout", type=finite_positive(int), default=3600, help="seconds allowed to each subprocess")
     parser.add_argument("--out", type=Path, help="also write the Markdown report to this file")
     parser.add_argument("--hostguard-dry-run", action="store_true",
                         help="run on the CPU with the hostguard stand-in for CuPy, to test this script")

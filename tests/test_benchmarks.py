@@ -5,6 +5,7 @@ Timings are not asserted (they depend on the machine and its load); the tables' 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -129,3 +130,22 @@ def test_the_plain_numpy_yardstick_does_scratchnets_arithmetic(monkeypatch):
         # not bit for bit: evaluate weights each batch's float32 loss by its size in float32, the plain
         # loop in float64
         assert plain.validation_loss(x, 64) == pytest.approx(evaluate(model, loss_fn, x, x, batch_size=64), rel=1e-6)
+
+
+@pytest.mark.parametrize("option, value", [("--rtol", "-1"), ("--rtol", "nan"), ("--timeout", "0"), ("--timeout", "-5")])
+def test_gpu_check_refuses_a_tolerance_or_timeout_that_is_not_finite_and_positive(option, value):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), option, value],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert done.returncode == 2 and len(errors) == 1, done.stderr
+    assert f"argument {option}: expected a finite number > 0" in errors[0]
+
+
+@pytest.mark.skipif(os.environ.get("SCRATCHNET_BACKEND", "numpy") != "numpy",
+                    reason="the worker's backend comes from SCRATCHNET_BACKEND; this runs it on NumPy")
+def test_gpu_check_worker_trains_with_fit_on_tiny_data():
+    stdout, _ = run_benchmark("gpu_check.py", "--worker", "ae2", "--epochs", "2", "--images", "64",
+                              "--batch-size", "32")
+    report = json.loads(stdout.strip().splitlines()[-1])
+    assert report["backend"] == "numpy" and report["steps_per_epoch"] == 2
+    assert len(report["losses"]) == len(report["seconds"]) == 2 and report["ops"]["estimate"] > 0
