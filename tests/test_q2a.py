@@ -14,7 +14,7 @@ pytest.importorskip("scipy")
 pytest.importorskip("matplotlib")
 
 from scratchnet import backend
-from scratchnet.experiments import parallel, q2a
+from scratchnet.experiments import parallel, q2a, q2b
 from scratchnet.experiments.clustering import (
     cluster_scores,
     contingency,
@@ -233,6 +233,11 @@ def test_the_seed_draws_the_split_and_the_same_seed_draws_it_again():
     every_image = sorted(row.tobytes() for row in q2a.flatten_pixels(mnist[0]))
     for data in (first, other):
         assert sorted(row.tobytes() for row in np.concatenate([data["x_train"], data["x_val"]])) == every_image
+    # Q2B retrains these autoencoders on the same split: its images are Q2A's, in the same order
+    deblur = q2b.prepare_data(mnist, seed=1, kernel=3, sigma=1.0, method="numpy")
+    for split in ("train", "val", "test"):
+        assert np.array_equal(deblur[f"clear_{split}"].reshape(-1, 784), other[f"x_{split}"]), split
+        assert np.array_equal(deblur[f"y_{split}"], other[f"y_{split}"]), split
     assert np.array_equal(q2a.tsne_subsample(120, 60, 0), q2a.tsne_subsample(120, 60, 0))
     assert not np.array_equal(q2a.tsne_subsample(120, 60, 0), q2a.tsne_subsample(120, 60, 1))
 

@@ -19,21 +19,29 @@ No array library is imported here directly: host work uses ``backend.np``.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from scratchnet import backend, losses, optim
 from scratchnet.train import evaluate, fit, predict
 
-from .cli import Steps, add_common_options, add_jobs_option, positive_float, positive_int, use_headless_matplotlib
+from . import mnist_common
+from .cli import (
+    Steps,
+    add_common_options,
+    add_jobs_option,
+    positive_float,
+    positive_int,
+    save_figure,
+    use_headless_matplotlib,
+)
 from .clustering import active_fraction, cluster_scores, dead_units, sklearn_threads
+from .mnist_common import pct
 from .models import ENCODER_WIDTHS, Autoencoder
 from .report import Report
 
 np = backend.np
 
 LATENT_CHOICES = tuple(ENCODER_WIDTHS)  # (2, 16, 256)
-TRAIN_FRACTION = 0.67  # the assignment's train_test_split(test_size=0.33): 40,200 / 19,800
 DEFAULT_EPOCHS = 200
 #: sizes also trained with a linear latent by default: 2 is in the assignment's table; 16 is the
 #: setting whose codes cluster better than raw pixels (see docs/experiments.md, "Going beyond")
@@ -239,24 +247,23 @@ def summary_line(entry) -> str:
 
 def flatten_pixels(images):
     """uint8 images (N, 28, 28) -> float32 (N, 784) in [0, 1]: the assignment's ``x / 255``."""
-    images = backend.to_numpy(images)
-    return (images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0))
+    images = mnist_common.unit_float(images)
+    return images.reshape(len(images), -1)
 
 
 def prepare_data(mnist, seed=0, quick=False) -> dict:
     """Split and scale MNIST as the assignment did.
 
     The training images are shuffled by a permutation from ``numpy.random.default_rng(seed)`` and cut
-    67/33 into train and validation (40,200 / 19,800 for the full set); the test images stay in their
+    67/33 into train and validation (40,200 / 19,800 for the full set; ``mnist_common.train_val_split``,
+    the split Q2B uses too); the test images stay in their
     order (so the first 20 are the same in every run). ``quick`` keeps only the first
     ``QUICK['n_train'/'n_val'/'n_test']`` of each. Returns a dict of host arrays
     ``x_train, x_val, x_test`` (float32, N x 784), ``y_train, y_val, y_test`` and the sizes.
     """
     x_all, y_all, x_test, y_test = mnist
     x_all, y_all = flatten_pixels(x_all), backend.to_numpy(y_all)
-    order = np.random.default_rng(seed).permutation(len(x_all))
-    n_train = round(TRAIN_FRACTION * len(x_all))
-    train, val = order[:n_train], order[n_train:]
+    train, val = mnist_common.train_val_split(len(x_all), seed)
     data = {
         "x_train": x_all[train], "y_train": y_all[train],
         "x_val": x_all[val], "y_val": y_all[val],
@@ -304,21 +311,9 @@ def kmeans_entry(scores) -> dict:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _pyplot():
-    from .cli import use_headless_matplotlib  # noqa: PLC0415
-
-    return use_headless_matplotlib()
-
-
-def _save(fig, path):
-    from .cli import save_figure  # noqa: PLC0415
-
-    return save_figure(fig, path)
-
-
 def plot_loss_curves(history, path, title, best_epoch=None):
     """Training and validation L1 per epoch on one plot (``history``: dict with "loss", "val_loss")."""
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     epochs = np.arange(1, len(history["loss"]) + 1)
     ax.plot(epochs, history["loss"], label="train", marker="o" if len(epochs) < 20 else None)
@@ -332,12 +327,12 @@ def plot_loss_curves(history, path, title, best_epoch=None):
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_reconstructions(originals, reconstructions, path, title):
     """The test digits (top row) over their reconstructions (bottom row)."""
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     originals, reconstructions = backend.to_numpy(originals), backend.to_numpy(reconstructions)
     n = len(originals)
     fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.3), squeeze=False)
@@ -350,11 +345,11 @@ def plot_reconstructions(originals, reconstructions, path, title):
     axes[0, 0].set_ylabel("test", fontsize=9)
     axes[1, 0].set_ylabel("decoded", fontsize=9)
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _digit_scatter(ax, points, labels):
-    cmap = _pyplot().get_cmap("tab10")
+    cmap = use_headless_matplotlib().get_cmap("tab10")
     for digit in range(10):
         chosen = labels == digit
         ax.scatter(points[chosen, 0], points[chosen, 1], s=4, alpha=0.6, color=cmap(digit), label=str(digit),
@@ -364,14 +359,14 @@ def _digit_scatter(ax, points, labels):
 
 def plot_latent_scatter(codes, labels, path, title):
     """The 2-D codes of the test images, coloured by digit."""
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     codes, labels = backend.to_numpy(codes), backend.to_numpy(labels)
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
     _digit_scatter(ax, codes, labels)
     ax.set_xlabel("latent unit 0")
     ax.set_ylabel("latent unit 1")
     ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def tsne_embedding(codes, seed):
@@ -387,14 +382,14 @@ def tsne_embedding(codes, seed):
 
 def plot_tsne(points, labels, path, title):
     """A t-SNE map (``points`` from ``tsne_embedding``) coloured by digit."""
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     points, labels = backend.to_numpy(points), backend.to_numpy(labels)
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
     _digit_scatter(ax, points, labels)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _heatmap(ax, table, xticklabels, title):
@@ -419,7 +414,7 @@ def plot_confusions(entry, path, title, label_values=tuple(range(10))):
     assignment reported. Right: the columns reordered by the Hungarian matching (column i = the
     cluster matched to digit i); its diagonal is the matched accuracy.
     """
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     raw = backend.to_numpy(np.asarray(entry["confusion"]))
     matched = backend.to_numpy(np.asarray(entry["matched_confusion"]))
     by_label = {int(label): int(cluster) for cluster, label in entry["mapping"].items()}
@@ -436,7 +431,7 @@ def plot_confusions(entry, path, title, label_values=tuple(range(10))):
     for ax in axes:
         ax.set_yticklabels([str(v) for v in label_values[: raw.shape[0]]], fontsize=7)
     fig.suptitle(title, fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_unit_activity(codes, dead, path, title, linear=False):
@@ -448,7 +443,7 @@ def plot_unit_activity(codes, dead, path, title, linear=False):
     Right: the distribution of each unit's values (a box per unit, for up to 32 units), or for wider
     codes a histogram of the left panel's values.
     """
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     codes = backend.to_numpy(codes)
     dead = {int(i) for i in backend.to_numpy(dead)}
     width = codes.shape[1]
@@ -479,13 +474,13 @@ def plot_unit_activity(codes, dead, path, title, linear=False):
         axes[1].set_ylabel("number of units")
         axes[1].set_title("over all units", fontsize=9)
     fig.suptitle(title, fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_kmeans_summary(rows, path, baseline=None):
     """Horizontal bars of Hungarian accuracy, NMI and ARI for each (name, entry) in ``rows``;
     ``baseline`` (an entry) is drawn as dashed lines: beat it or the codes are no better than pixels."""
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     names = [name for name, _ in rows]
     fig, axes = plt.subplots(1, 3, figsize=(13, 0.4 * len(rows) + 1.2), sharey=True, layout="constrained")
     for ax, metric in zip(axes, ("accuracy", "nmi", "ari")):
@@ -503,7 +498,7 @@ def plot_kmeans_summary(rows, path, baseline=None):
     axes[0].set_yticklabels(names, fontsize=8)
     axes[0].invert_yaxis()
     fig.suptitle("k-means (k = 10) on the test set, judged against the digit labels", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -521,12 +516,8 @@ WHY_UNMATCHED_IS_WRONG = (
 )
 
 
-def _pct(value):
-    return f"{100 * value:.1f}%"
-
-
 def _kmeans_cells(entry):
-    return [_pct(entry["accuracy"]), f"{entry['nmi']:.3f}", f"{entry['ari']:.3f}", _pct(entry["unmatched_accuracy"])]
+    return [pct(entry["accuracy"]), f"{entry['nmi']:.3f}", f"{entry['ari']:.3f}", pct(entry["unmatched_accuracy"])]
 
 
 def beats(entry, baseline) -> bool:
@@ -634,6 +625,4 @@ def build_report(metrics, out_dir) -> Report:
 
 def load_report(out_dir):
     """``(metrics, Report)`` rebuilt from ``out_dir/metrics.json`` of a finished run."""
-    out_dir = Path(out_dir)
-    metrics = json.loads((out_dir / "metrics.json").read_text())
-    return metrics, build_report(metrics, out_dir)
+    return mnist_common.load_report(out_dir, build_report)

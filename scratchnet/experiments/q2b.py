@@ -21,20 +21,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 from pathlib import Path
 
 from .. import backend, losses
 from ..tensor import Tensor, is_grad_enabled
-from . import blur
-from .cli import add_common_options, non_negative_float, positive_float, positive_int
+from . import blur, mnist_common
+from .cli import (
+    add_common_options,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    save_figure,
+    use_headless_matplotlib,
+)
+from .mnist_common import pct
 from .models import LATENT_SIZES, assignment_dis_net_head
 from .report import Report
 
 np = backend.np
 
-TRAIN_FRACTION = 0.67  # the assignment's train_test_split(test_size=0.33)
 IMAGE_SHAPE = (1, 28, 28)
 #: the widest blur kernel for 28x28 images: half-width 27, so the border reflection stays inside the image
 MAX_KERNEL = 2 * IMAGE_SHAPE[-1] - 1
@@ -190,28 +196,21 @@ def resolve_settings(args) -> dict:
 # ---------------------------------------------------------------------------------------------------
 
 
-def to_unit_float(images):
-    """uint8 images (N, 28, 28) -> float32 (N, 28, 28) in [0, 1]: the assignment's ``x / 255``."""
-    images = backend.to_numpy(images)
-    return images.astype(np.float32) / np.float32(255.0)
-
-
 def prepare_data(mnist, *, kernel=blur.DEFAULT_KERNEL, sigma=blur.DEFAULT_SIGMA, seed=0,
                  n_train=None, n_val=None, n_test=None, method="auto") -> dict:
     """Scale, split and blur MNIST.
 
     The 60,000 training images are shuffled by ``numpy.random.default_rng(seed)`` and cut 67/33 into train
-    and validation (40,200 / 19,800); the test images keep their order (the first 20 are the same in every
+    and validation (40,200 / 19,800: ``mnist_common.train_val_split``, the same split as Q2A's); the test images keep their order (the first 20 are the same in every
     run). ``n_train``/``n_val``/``n_test`` keep only the first so many of each. Each split comes clear and
     blurred (``blur.gaussian_blur``'s ``method``): ``clear_<split>``, ``blurred_<split>`` (float32,
     N x 28 x 28) and ``y_<split>`` (int64 labels).
     """
     x_all, y_all, x_test, y_test = mnist
-    x_all, y_all = to_unit_float(x_all), backend.to_numpy(y_all).astype(np.int64)
-    order = np.random.default_rng(seed).permutation(len(x_all))
-    cut = round(TRAIN_FRACTION * len(x_all))
-    splits = {"train": (x_all[order[:cut]], y_all[order[:cut]]), "val": (x_all[order[cut:]], y_all[order[cut:]]),
-              "test": (to_unit_float(x_test), backend.to_numpy(y_test).astype(np.int64))}
+    x_all, y_all = mnist_common.unit_float(x_all), backend.to_numpy(y_all).astype(np.int64)
+    train, val = mnist_common.train_val_split(len(x_all), seed)
+    splits = {"train": (x_all[train], y_all[train]), "val": (x_all[val], y_all[val]),
+              "test": (mnist_common.unit_float(x_test), backend.to_numpy(y_test).astype(np.int64))}
     data = {}
     for split, limit in (("train", n_train), ("val", n_val), ("test", n_test)):
         images, labels = splits[split]
@@ -444,25 +443,13 @@ def one_unit_softmax_demo(n=64, seed=0):
 # ---------------------------------------------------------------------------------------------------
 
 
-def _pyplot():
-    from .cli import use_headless_matplotlib  # noqa: PLC0415
-
-    return use_headless_matplotlib()
-
-
-def _save(fig, path):
-    from .cli import save_figure  # noqa: PLC0415
-
-    return save_figure(fig, path)
-
-
 def plot_image_rows(rows, path, title, gap=2):
     """A grid of digits: one row per ``(label, images)``, the same images (columns) in every row.
 
     The digits are tiled into one mosaic (grey gaps between them) and drawn with a single ``imshow``:
     much faster than one matplotlib axes per digit.
     """
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     rows = [(label, backend.to_numpy(images)) for label, images in rows]
     n = min(len(images) for _, images in rows)
     cell = 28 + gap
@@ -480,7 +467,7 @@ def plot_image_rows(rows, path, title, gap=2):
     for side in ax.spines.values():
         side.set_visible(False)
     ax.set_title(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _per_epoch_x(n_batches, epochs):
@@ -496,7 +483,7 @@ def plot_dis_training(batch_losses, batch_accuracies, history, path, title):
     """dis_net's training curves. Left: the loss of every training batch (thin), its running mean, and the
     validation loss after each epoch (dots). Right: the same for accuracy. Training batches run with dropout
     on, validation with it off, so validation can look better than training."""
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
 
     epochs = len(history["loss"])
@@ -522,12 +509,12 @@ def plot_dis_training(batch_losses, batch_accuracies, history, path, title):
         ax.legend(fontsize=8)
     axes[0].set_yscale("log")
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_loss_curves(histories, path, title, ylabel="L1"):
     """Training (dashed) and validation (solid) loss per epoch for each ``label -> history``."""
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     fig, ax = plt.subplots(figsize=(6.8, 4.0))
     for i, (label, history) in enumerate(histories.items()):
         color = f"C{i}"
@@ -545,7 +532,7 @@ def plot_loss_curves(histories, path, title, ylabel="L1"):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_judgements(rows, path, title):
@@ -554,7 +541,7 @@ def plot_judgements(rows, path, title):
     ``rows``: list of dicts with ``name``, ``dis_net_clear``, ``digit_accuracy``, ``l1``. Rows named
     "... + adv ..." (red) were fine-tuned against dis_net, and the dis_net panel says so.
     """
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     names = [r["name"] for r in rows]
     colors = ["tab:green" if r["name"].startswith("clear") else "tab:grey" if r["name"].startswith("blurred")
               else "tab:red" if "adv" in r["name"] else "tab:blue" for r in rows]
@@ -579,12 +566,12 @@ def plot_judgements(rows, path, title):
     axes[0].set_yticklabels(names, fontsize=8)
     axes[0].invert_yaxis()
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_sweep(sweep, path, title):
     """Test accuracy of the CNN and of the Laplacian-variance threshold against the blur sigma."""
-    plt = _pyplot()
+    plt = use_headless_matplotlib()
     sigmas = sweep["sigmas"]
     fig, ax = plt.subplots(figsize=(6.8, 4.2))
     ax.plot(sigmas, [100 * a for a in sweep["cnn_accuracy"]], "o-", label="dis_net (CNN, short training)")
@@ -600,7 +587,7 @@ def plot_sweep(sweep, path, title):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -633,16 +620,12 @@ SOFTMAX_BUG = (
 )
 
 
-def _pct(value, digits=1):
-    return "" if value is None else f"{100 * value:.{digits}f}%"
-
-
 def _psnr_cell(value):
     return "∞" if value is None else f"{value:.2f}"
 
 
 def _judgement_cells(r):
-    return [r["name"], _pct(r["dis_net_clear"]), _pct(r["digit_accuracy"]), f"{r['l1']:.4f}", _psnr_cell(r["psnr"])]
+    return [r["name"], pct(r["dis_net_clear"]), pct(r["digit_accuracy"]), f"{r['l1']:.4f}", _psnr_cell(r["psnr"])]
 
 
 JUDGEMENT_HEADERS = ["test images", "dis_net calls clear", "digit classifier accuracy", "L1 to clear", "PSNR (dB)"]
@@ -689,7 +672,7 @@ def build_report(metrics, out_dir) -> Report:
         f"{'blurred below' if base['blurred_below'] else 'blurred above'}).")
     report.table(["detector", "test accuracy", "clear called clear", "clear called blurred",
                   "blurred called clear", "blurred called blurred"], [
-        [name, _pct(m["test_accuracy"], 2), *[f"{c:,}" for row in m["confusion_matrix"] for c in row]]
+        [name, pct(m["test_accuracy"], 2), *[f"{c:,}" for row in m["confusion_matrix"] for c in row]]
         for name, m in (("dis_net (CNN)", d), ("variance of the Laplacian", base))])
     report.paragraph("Confusion matrix cells count test images (rows: truth; columns: the detector's call).")
     report.image(out_dir / fig["dis_training"], "dis_net training: loss and accuracy per batch (dropout on) and "
@@ -703,7 +686,7 @@ def build_report(metrics, out_dir) -> Report:
             f"{sw['laplacian_train_images']:,} training images), both tested on {sw['test_images']:,} test images. "
             f"The kernel stays {sw['kernel']}x{sw['kernel']}.")
         report.table(["sigma", "dis_net (short training)", "variance of the Laplacian"],
-                      [[f"{sg:g}", _pct(c, 2), _pct(lap, 2)] for sg, c, lap in
+                      [[f"{sg:g}", pct(c, 2), pct(lap, 2)] for sg, c, lap in
                        zip(sw["sigmas"], sw["cnn_accuracy"], sw["laplacian_accuracy"])])
         report.image(out_dir / fig["sweep"], "test accuracy against blur sigma")
     demo = metrics["one_unit_softmax"]
@@ -725,7 +708,7 @@ def build_report(metrics, out_dir) -> Report:
         f"batch {s['batch_size']}, {s['epochs']} epochs, keeping the weights of the best validation epoch "
         f"(the assignment: 50 epochs for latent 2, 200 for the others). Judged on the test set: (1) the share of "
         f"outputs dis_net calls clear; (2) whether the digit survives: a digit classifier (CNN trained on clear "
-        f"MNIST, {clf['epochs']} epoch(s), test accuracy {_pct(clf['test_accuracy'], 2)} on clear digits) reads "
+        f"MNIST, {clf['epochs']} epoch(s), test accuracy {pct(clf['test_accuracy'], 2)} on clear digits) reads "
         f"each image; (3) pixel error against the clear original: L1 and PSNR (per image, averaged). The clear "
         f"originals and the blurred inputs are the two reference rows.")
     report.table(JUDGEMENT_HEADERS, [_judgement_cells(r) for r in metrics["judgements"]])
@@ -734,7 +717,7 @@ def build_report(metrics, out_dir) -> Report:
                     "optimised against, not independently" if adv else ""))
     report.heading("Reference: the PyTorch run of the same models (50 epochs each, ReLU latent)", 3)
     report.table(["test images", "dis_net calls clear", "digit classifier accuracy", "L1 to clear"],
-                 [[name, _pct(c), _pct(a), f"{l1:.3f}"] for name, l1, c, a in REFERENCE])
+                 [[name, pct(c), pct(a), f"{l1:.3f}"] for name, l1, c, a in REFERENCE])
     report.paragraph(
         "Read the columns against each other: 'looks clear' (dis_net) and 'is still the same digit' (the "
         "classifier) part ways. A decoder can produce crisp strokes that dis_net accepts while drawing the "
@@ -764,6 +747,4 @@ def build_report(metrics, out_dir) -> Report:
 
 def load_report(out_dir):
     """``(metrics, Report)`` rebuilt from ``out_dir/metrics.json`` of a finished run."""
-    out_dir = Path(out_dir)
-    metrics = json.loads((out_dir / "metrics.json").read_text())
-    return metrics, build_report(metrics, out_dir)
+    return mnist_common.load_report(out_dir, build_report)
