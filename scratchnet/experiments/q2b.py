@@ -201,10 +201,10 @@ def prepare_data(mnist, *, kernel=blur.DEFAULT_KERNEL, sigma=blur.DEFAULT_SIGMA,
     """Scale, split and blur MNIST.
 
     The 60,000 training images are shuffled by ``numpy.random.default_rng(seed)`` and cut 67/33 into train
-    and validation (40,200 / 19,800: ``mnist_common.train_val_split``, the same split as Q2A's); the test images keep their order (the first 20 are the same in every
-    run). ``n_train``/``n_val``/``n_test`` keep only the first so many of each. Each split comes clear and
-    blurred (``blur.gaussian_blur``'s ``method``): ``clear_<split>``, ``blurred_<split>`` (float32,
-    N x 28 x 28) and ``y_<split>`` (int64 labels).
+    and validation (40,200 / 19,800: ``mnist_common.train_val_split``, the same split as Q2A's); the test
+    images keep their order (the first 20 are the same in every run). ``n_train``/``n_val``/``n_test`` keep
+    only the first so many of each. Each split comes clear and blurred (``blur.gaussian_blur``'s
+    ``method``): ``clear_<split>``, ``blurred_<split>`` (float32, N x 28 x 28) and ``y_<split>`` (int64).
     """
     x_all, y_all, x_test, y_test = mnist
     x_all, y_all = mnist_common.unit_float(x_all), backend.to_numpy(y_all).astype(np.int64)
