@@ -215,7 +215,8 @@ def run_batched(name, lrs, steps, h, x0=0.0, **hyper):
     elementwise products (SGD: x - lr * g or x - lr * v; Adam: a step size lr * (1 - b1) / ...), so
     entry i goes through exactly the float operations, in the same order, as ``run_optimizer`` with
     the single lr ``lrs[i]``: the columns equal its trajectories bit for bit, also where a run lands
-    exactly on a kink (lr = 0.25 reaches x = 1, where the gradient is 0).
+    exactly on a kink (gradient descent with lr = 0.25 reaches x = 1, where the gradient is 0, and
+    stays there).
     """
     xp = backend.xp
     lrs = backend.as_array(lrs, DTYPE)
