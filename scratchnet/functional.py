@@ -1,8 +1,7 @@
 """The functional API: thin functions over the ops in ``scratchnet/ops`` (like ``torch.nn.functional``)."""
 
-import numbers
-
 from . import backend, ops
+from .checks import is_real
 from .tensor import Tensor
 
 
@@ -90,7 +89,7 @@ def max_pool2d(x, kernel_size=2, stride=None):
 
 def dropout(x, p=0.5, training=True):
     """Inverted dropout; the identity when not training or when p == 0."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
+    if not (is_real(p) and 0.0 <= p < 1.0):
         raise ValueError(f"dropout probability must be a number in [0, 1), got {p!r}")
     if not training or p == 0.0:
         return x

@@ -6,14 +6,9 @@ Usage, as in PyTorch:  ``optimizer.zero_grad(); loss.backward(); optimizer.step(
 from __future__ import annotations
 
 import math
-import numbers
 
 from . import backend
-
-
-def _is_number(value):
-    """A real number (Python's or NumPy's), not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+from .checks import is_real
 
 
 class Optimizer:
@@ -27,7 +22,7 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}: parameter {i} is parameter {first_index[id(p)]} "
                                  f"again; list each parameter once (model.parameters() does)")
             first_index[id(p)] = i
-        if not (_is_number(lr) and lr > 0 and math.isfinite(lr)):
+        if not (is_real(lr) and lr > 0 and math.isfinite(lr)):
             raise ValueError(f"{type(self).__name__}: lr must be a positive number, got {lr!r}")
         self.lr = float(lr)
 
@@ -107,7 +102,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0.0):
         super().__init__(params, lr)
-        if not (_is_number(momentum) and 0.0 <= momentum < 1.0):
+        if not (is_real(momentum) and 0.0 <= momentum < 1.0):
             raise ValueError(f"SGD: momentum must be a number in [0, 1), got {momentum!r}")
         self.momentum = momentum
         self.velocity = [None] * len(self.params)
@@ -172,11 +167,11 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
-        if not (isinstance(betas, tuple | list) and len(betas) == 2
-                and all(_is_number(b) and 0.0 <= b < 1.0 for b in betas)):
+        if not (getattr(betas, "__len__", None) and len(betas) == 2
+                and all(is_real(b) and 0.0 <= b < 1.0 for b in betas)):
             raise ValueError(f"Adam: betas must be two numbers (b1, b2), each in [0, 1), got {betas!r}")
         b1, b2 = betas
-        if not (_is_number(eps) and 0 <= eps < math.inf):
+        if not (is_real(eps) and 0 <= eps < math.inf):
             raise ValueError(f"Adam: eps must be a number >= 0, got {eps!r}")
         self.betas, self.eps = (float(b1), float(b2)), float(eps)
         self.t = 0

@@ -46,12 +46,12 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import os
 import tempfile
 import time
 
 from . import backend
+from .checks import is_integer, is_real
 from .files import UNREADABLE_NPZ, atomic_write
 from .tensor import Tensor, no_grad
 
@@ -130,7 +130,7 @@ class History:
 
 
 def _check_positive_int(function, name, value):
-    if isinstance(value, bool) or not isinstance(value, int | backend.np.integer) or value < 1:
+    if not is_integer(value) or value < 1:
         raise ValueError(f"{function}: {name} must be a positive integer, got {value!r}")
     return int(value)
 
@@ -395,7 +395,7 @@ def _check_fit_args(epochs, batch_size, x, y, validation_data, metrics, early_st
         raise ValueError(f"fit: input_transform must be a function or None, got {input_transform!r}")
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise ValueError(f"fit: on_epoch_end must be a function of the epoch's record, or None; got {on_epoch_end!r}")
-    if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not 0 <= min_delta < math.inf:
+    if not (is_real(min_delta) and 0 <= min_delta < math.inf):
         raise ValueError(f"fit: min_delta must be a number >= 0, got {min_delta!r}")
     return epochs, batch_size, early_stopping, eval_batch_size
 

@@ -207,10 +207,10 @@ def test_bad_constructor_arguments(make):
 
 
 @pytest.mark.parametrize("make, pattern", [
-    (lambda: nn.Dense(True, 2), "Dense: in_features must be a positive integer, got True"),
-    (lambda: nn.Dense(2, False), "Dense: out_features must be a positive integer, got False"),
+    (lambda: nn.Dense(True, 2), "Dense: in_features must be an integer >= 1, got True"),
+    (lambda: nn.Dense(2, False), "Dense: out_features must be an integer >= 1, got False"),
     (lambda: nn.Conv2D(1, 1, True), "Conv2D: kernel_size must be an integer >= 1, got True"),
-    (lambda: nn.MaxPool2D(True), "MaxPool2D: kernel_size must be a positive integer, got True"),
+    (lambda: nn.MaxPool2D(True), "MaxPool2D: kernel_size must be an integer >= 1, got True"),
     (lambda: nn.Dropout("0.5"), r"Dropout: p must be a number in \[0, 1\), got '0.5'"),
     (lambda: nn.Dropout(None), "Dropout: p must be a number in"),
 ])

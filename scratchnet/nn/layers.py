@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 from .. import functional as F
 from .. import ops
+from ..checks import check_integer, is_real
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -30,9 +29,8 @@ class Dense(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str | None = None):
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Dense: {name} must be a positive integer, got {value!r}")
+        in_features = check_integer("Dense", "in_features", in_features, 1)
+        out_features = check_integer("Dense", "out_features", out_features, 1)
         if activation not in F.LINEAR_ACTIVATIONS:
             raise ValueError(f"Dense: activation must be None, 'relu' or 'sigmoid', got {activation!r}")
         self.in_features, self.out_features, self.activation = in_features, out_features, activation
@@ -62,10 +60,11 @@ class Conv2D(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0):
         super().__init__()
-        for name, value, low in (("in_channels", in_channels, 1), ("out_channels", out_channels, 1),
-                                 ("kernel_size", kernel_size, 1), ("stride", stride, 1), ("padding", padding, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"Conv2D: {name} must be an integer >= {low}, got {value!r}")
+        in_channels = check_integer("Conv2D", "in_channels", in_channels, 1)
+        out_channels = check_integer("Conv2D", "out_channels", out_channels, 1)
+        kernel_size = check_integer("Conv2D", "kernel_size", kernel_size, 1)
+        stride = check_integer("Conv2D", "stride", stride, 1)
+        padding = check_integer("Conv2D", "padding", padding, 0)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         k2 = kernel_size * kernel_size
@@ -91,10 +90,8 @@ class MaxPool2D(Module):
 
     def __init__(self, kernel_size: int = 2, stride: int | None = None):
         super().__init__()
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
-            raise ValueError(f"MaxPool2D: kernel_size must be a positive integer, got {kernel_size!r}")
-        if stride is not None and (isinstance(stride, bool) or not isinstance(stride, int) or stride < 1):
-            raise ValueError(f"MaxPool2D: stride must be a positive integer or None, got {stride!r}")
+        kernel_size = check_integer("MaxPool2D", "kernel_size", kernel_size, 1)
+        stride = None if stride is None else check_integer("MaxPool2D", "stride (or None)", stride, 1)
         self.kernel_size, self.stride = kernel_size, stride or kernel_size
 
     def forward(self, x):
@@ -112,9 +109,9 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
+        if not (is_real(p) and 0.0 <= p < 1.0):
             raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
-        self.p = p
+        self.p = float(p)
 
     def forward(self, x):
         return F.dropout(_as_tensor(x), self.p, self.training)

@@ -22,6 +22,7 @@ convolution's input is already (C, H, W, N) in memory, and so is the gradient re
 """
 
 from .. import backend
+from ..checks import check_integer
 from ..tensor import Function
 from .memory import scratch
 
@@ -29,12 +30,6 @@ from .memory import scratch
 def conv_output_size(size, kernel, stride, padding):
     """Output positions along one axis: (size + 2 padding - kernel) // stride + 1 (pooling: padding 0)."""
     return (size + 2 * padding - kernel) // stride + 1
-
-
-def check_int(where, name, value, low):
-    """Refuse a ``value`` that is not an int >= ``low`` (a bool is no size), naming ``where`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{where}: {name} must be an integer >= {low}, got {value!r}")
 
 
 def im2col(x, kh, kw, stride, padding):
@@ -77,9 +72,8 @@ class Conv2d(Function):
     """y = conv(x, weight) + bias with a square stride and zero padding (see the module docstring)."""
 
     def __init__(self, stride=1, padding=0):
-        check_int("conv2d", "stride", stride, 1)
-        check_int("conv2d", "padding", padding, 0)
-        self.stride, self.padding = stride, padding
+        self.stride = check_integer("conv2d", "stride", stride, 1)
+        self.padding = check_integer("conv2d", "padding", padding, 0)
 
     def forward(self, x, weight, bias):
         xp = backend.xp

@@ -2,6 +2,7 @@
 shape and the engine (``tensor.unbroadcast``) sums them back to each input's shape."""
 
 from .. import backend
+from ..checks import is_real
 from ..tensor import Function
 
 
@@ -153,7 +154,7 @@ class Clip(Function):
     def __init__(self, low=None, high=None):
         if low is None and high is None:
             raise ValueError("clip needs at least one of low and high")
-        if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+        if is_real(low) and is_real(high) and low > high:
             raise ValueError(f"clip needs low <= high, got low={low!r} and high={high!r}")
         self.low, self.high = low, high
 

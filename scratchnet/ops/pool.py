@@ -20,18 +20,16 @@ into the gradient instead of being added to zeros. Arrays are allocated in the i
 """
 
 from .. import backend
+from ..checks import check_integer
 from ..tensor import Function
-from .conv import check_int, conv_output_size
+from .conv import conv_output_size
 from .memory import axis_order, empty_in_order, empty_like
 
 
 class MaxPool2d(Function):
     def __init__(self, kernel_size=2, stride=None):
-        check_int("max_pool2d", "kernel_size", kernel_size, 1)
-        if stride is not None:
-            check_int("max_pool2d", "stride", stride, 1)
-        self.k = kernel_size
-        self.s = kernel_size if stride is None else stride
+        self.k = check_integer("max_pool2d", "kernel_size", kernel_size, 1)
+        self.s = self.k if stride is None else check_integer("max_pool2d", "stride", stride, 1)
 
     def _window(self, i, j, ho, wo):
         s = self.s

@@ -1,6 +1,7 @@
 """Reductions: sum, mean and max over an axis (or all axes)."""
 
 from .. import backend
+from ..checks import is_integer
 from ..tensor import Function
 
 
@@ -8,11 +9,16 @@ def normalize_axis(axis, ndim):
     """``axis`` as a tuple of non-negative ints (None means every axis); a clear error when out of range."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    try:
+        axes = (axis,) if is_integer(axis) else tuple(axis)
+    except TypeError:  # neither an integer nor a sequence of them, e.g. 1.5
+        raise ValueError(f"axis must be an integer, a tuple of integers or None, got {axis!r}") from None
     for a in axes:
+        if not is_integer(a):
+            raise ValueError(f"an axis must be an integer, got {a!r}")
         if not -ndim <= a < max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for an array with {ndim} dimensions")
-    return tuple(sorted(a % max(ndim, 1) for a in axes))
+    return tuple(sorted(int(a) % max(ndim, 1) for a in axes))
 
 
 def _expand_like(grad, axes, shape):
@@ -58,7 +64,7 @@ class Max(Function):
     the first in row-major order when several tie (as ``argmax`` picks it)."""
 
     def __init__(self, axis=None, keepdims=False):
-        if axis is not None and (isinstance(axis, bool) or not isinstance(axis, int)):
+        if axis is not None and not is_integer(axis):
             raise ValueError(f"max reduces over one axis or all (axis=None), got axis={axis!r}")
         self.axis, self.keepdims = axis, keepdims
 
@@ -67,7 +73,7 @@ class Max(Function):
         self.shape = a.shape
         flat = a.reshape(-1) if self.axis is None else a
         axis = 0 if self.axis is None else normalize_axis(self.axis, a.ndim)[0]
-        self.axis_ = axis % flat.ndim  # non-negative: backward compares it with axis positions
+        self.axis_ = axis  # non-negative (normalize_axis): backward compares it with axis positions
         self.flat_shape = flat.shape
         self.winner = xp.expand_dims(flat.argmax(axis=axis), axis)
         out = xp.take_along_axis(flat, self.winner, axis=axis)
