@@ -1,5 +1,5 @@
-"""Files: writing one so that nobody ever sees half of it (``atomic_write``), and what reading a
-damaged ``.npz`` can raise (``UNREADABLE_NPZ``).
+"""Files: writing one so that nobody ever sees half of it (``atomic_write``), and reading an
+``.npz`` archive (``load_npz``) with what a damaged one can raise (``UNREADABLE_NPZ``).
 
 A checkpoint, the MNIST cache and an experiment's report are all written the same way. The bytes
 go to a temporary file in the target's own folder; only once they are complete, and flushed to the
@@ -17,17 +17,33 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from . import backend
+
 # What NumPy's np.load and the arrays it hands out can raise for a damaged or foreign npz (a zip of
 # .npy files): a cut-off or non-zip file, a bad CRC or deflate stream, a missing member, or an array
 # that would need pickle.
 UNREADABLE_NPZ = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 
 
-def _default_file_mode() -> int:
-    """The mode ``open()`` gives a new file: 0o666 less the umask (the temporary file starts 0o600)."""
+def _umask() -> int:
+    """The process's umask. Reading it means setting it, so this runs once, at import: a thread
+    creating a file between the two calls would get umask 0."""
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+# The mode open() gives a new file (the temporary file starts at 0o600: private).
+_FILE_MODE = 0o666 & ~_umask()
+
+
+def load_npz(path):
+    """``np.load(path, allow_pickle=False)`` for an npz archive (loading runs no code). Raises one of
+    ``UNREADABLE_NPZ``: ValueError for a file that holds a single ``.npy`` array instead."""
+    loaded = backend.np.load(path, allow_pickle=False)
+    if not hasattr(loaded, "files"):
+        raise ValueError(f"{path} holds a single array (an .npy file), not an npz archive")
+    return loaded
 
 
 @contextlib.contextmanager
@@ -50,7 +66,7 @@ def atomic_write(path, mode: str = "wb"):
             yield temporary
             temporary.flush()
             os.fsync(temporary.fileno())  # on the disk before the rename makes it visible
-        os.chmod(temporary.name, _default_file_mode())
+        os.chmod(temporary.name, _FILE_MODE)
         os.replace(temporary.name, path)
     except BaseException:
         Path(temporary.name).unlink(missing_ok=True)

@@ -52,7 +52,7 @@ import time
 
 from . import backend
 from .checks import is_integer, is_real
-from .files import UNREADABLE_NPZ, atomic_write
+from .files import UNREADABLE_NPZ, atomic_write, load_npz
 from .tensor import Tensor, no_grad
 
 try:  # the progress bar is optional: without tqdm, fit prints one line per epoch
@@ -292,17 +292,14 @@ def load_checkpoint(path):
 
     Raises ``ValueError`` naming the file if it is not a scratchnet checkpoint or has another version.
     """
-    np = backend.np
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_checkpoint: no checkpoint file at {path!r}")
     not_ours = f"load_checkpoint: {path!r} is not a scratchnet checkpoint"
     try:
-        loaded = np.load(path, allow_pickle=False)
+        loaded = load_npz(path)
     except UNREADABLE_NPZ as error:
         raise ValueError(f"{not_ours} (cannot read it as .npz: {error})") from error
-    if not hasattr(loaded, "files"):  # a plain .npy array
-        raise ValueError(f"{not_ours} (it holds a single array, not an .npz archive)")
     try:
         with loaded:
             stored = {key: loaded[key] for key in loaded.files}
@@ -603,7 +600,7 @@ def _resume(path, model, optimizer, history):
                          f"lacks {', '.join(missing)} (no complete training state to resume from)")
     try:
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state.get("optim", {"lr": optimizer.lr}))
+        optimizer.load_state_dict(state["optim"])
     except (KeyError, ValueError) as error:
         raise ValueError(f"fit: cannot resume from {os.fspath(path)!r}: the model or optimizer differs from "
                          f"the one that wrote it ({error})") from error

@@ -1,7 +1,5 @@
 """Tests for scratchnet.files.atomic_write: the one way checkpoints, the MNIST cache and reports are written."""
 
-import os
-
 import pytest
 
 from scratchnet.files import atomic_write
@@ -28,13 +26,15 @@ def test_a_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 
 
 def test_the_file_gets_the_mode_open_would_give_it(tmp_path):
-    old_umask = os.umask(0o022)
-    try:
-        with atomic_write(tmp_path / "shared.npz") as handle:
-            handle.write(b"x")
-    finally:
-        os.umask(old_umask)
-    assert (tmp_path / "shared.npz").stat().st_mode & 0o777 == 0o644  # not the temporary file's 0o600
+    with atomic_write(tmp_path / "made_atomically") as handle:
+        handle.write(b"x")
+    with open(tmp_path / "made_by_open", "wb") as handle:
+        handle.write(b"x")
+
+    def mode(name):
+        return (tmp_path / name).stat().st_mode & 0o777
+
+    assert mode("made_atomically") == mode("made_by_open")  # not the temporary file's private 0o600
 
 
 def test_a_folder_in_the_way_is_a_clear_error(tmp_path):

@@ -404,6 +404,24 @@ def test_load_checkpoint_rejects_other_files(tmp_path):
         load_checkpoint(odd_version)
 
 
+@pytest.mark.parametrize("edit", ["weights as text", "no optimizer state"])
+def test_resume_from_a_foreign_checkpoint_is_a_clear_error(tmp_path, edit):
+    x, y = regression_data(8)
+    model = make_model()
+    path = tmp_path / "ckpt.npz"
+    fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, checkpoint=path, progress=False)
+    with np.load(path) as stored:
+        arrays = dict(stored)
+    if edit == "weights as text":
+        arrays["model/0.weight"] = np.full(arrays["model/0.weight"].shape, "w")
+    else:
+        arrays = {key: value for key, value in arrays.items() if not key.startswith("optim/")}
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="cannot resume from .*ckpt.npz.*differs from the one that wrote it"):
+        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=2, checkpoint=path, resume=True,
+            progress=False)
+
+
 @pytest.mark.parametrize("damage", ["truncated", "flipped byte"])
 def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
     model = make_model()

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from scratchnet import backend
-from scratchnet.files import UNREADABLE_NPZ, atomic_write
+from scratchnet.files import UNREADABLE_NPZ, atomic_write, load_npz
 
 np = backend.np  # host-side NumPy: files are read on the host, whatever the array backend
 
@@ -158,10 +158,7 @@ def read_npz(path: Path) -> tuple[dict, bool]:
 
     Raises one of ``UNREADABLE_NPZ`` if the file is not a readable npz.
     """
-    loaded = np.load(path, allow_pickle=False)
-    if not hasattr(loaded, "files"):
-        raise ValueError(f"{path} holds a single array (an .npy file), not an npz archive")
-    with loaded as npz:
+    with load_npz(path) as npz:
         written_by_us = CACHE_MARKER in npz.files
         arrays = {name: npz[name] for name in NAMES if name in npz.files}
     return arrays, written_by_us

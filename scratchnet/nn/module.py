@@ -48,19 +48,21 @@ class Module:
         return self.forward(*inputs)
 
     # ----- walking the tree -----------------------------------------------------------------------
-    def named_modules(self, prefix="", _seen=None):
+    def named_modules(self, prefix=""):
         """(dotted name, module) for this module and every sub-module, depth first.
 
         A module used in several places (``Sequential(d, relu, d, relu)``) is listed once, under its
         first name, as in PyTorch: it is one set of weights, trained and counted once.
         """
-        seen = set() if _seen is None else _seen
+        return self._walk(prefix, set())
+
+    def _walk(self, prefix, seen):
         if id(self) in seen:
             return
         seen.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
-            yield from module.named_modules(f"{prefix}.{name}" if prefix else name, seen)
+            yield from module._walk(f"{prefix}.{name}" if prefix else name, seen)
 
     def named_parameters(self):
         """(dotted name, parameter) for every parameter, each listed once (under its first name)."""
@@ -112,8 +114,8 @@ class Module:
             try:
                 values[name] = backend.as_array(value, param.dtype)
             except (TypeError, ValueError) as error:
-                raise TypeError(f"load_state_dict: {name} must be an array (or a nested list of numbers), "
-                                f"got {type(state[name]).__name__}: {error}") from None
+                raise ValueError(f"load_state_dict: {name} cannot be read as {param.dtype} numbers "
+                                 f"(an array or a nested list of numbers is needed): {error}") from None
             if values[name].shape != param.shape:
                 raise ValueError(f"load_state_dict: {name} has shape {values[name].shape}, "
                                  f"the model expects {param.shape}")
