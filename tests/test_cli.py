@@ -50,12 +50,18 @@ def test_force_never_deletes_other_files(tmp_path, capsys):
     assert (thesis / "chapter1.tex").read_text() == "years of work"
 
 
-def test_a_symlink_or_a_file_as_out_is_refused(tmp_path, capsys):
+def test_a_symlink_as_out_is_followed_but_never_removed_and_a_file_is_refused(tmp_path, capsys):
     target = prepare(tmp_path / "real")
     link = tmp_path / "link"
     link.symlink_to(target, target_is_directory=True)
-    assert "is a symbolic link" in refusal(capsys, link, force=True)
+    assert "is a symbolic link" in refusal(capsys, link, force=True)  # rmtree would refuse it
     assert target.exists()
+    empty_target = tmp_path / "bigger_disk"
+    empty_target.mkdir()
+    empty_link = tmp_path / "runs"
+    empty_link.symlink_to(empty_target, target_is_directory=True)
+    assert prepare(empty_link) == empty_link  # a link to an empty folder is a fine --out
+    assert (empty_target / RUN_MARKER).exists()
     a_file = tmp_path / "notes.txt"
     a_file.write_text("x")
     assert "exists and is not a directory" in refusal(capsys, a_file, force=True)

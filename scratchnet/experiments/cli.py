@@ -95,13 +95,14 @@ def prepare_output_dir(parser, out: Path, force: bool) -> Path:
     given; if ``--force`` would delete a folder that is not an earlier run (it deletes results, never
     other files); or if ``out`` cannot be written."""
     out = Path(out)
-    if out.is_symlink():
-        parser.error(f"--out {out} is a symbolic link; pass the folder itself ({out.resolve()})")
     if out.exists() and not out.is_dir():
         parser.error(f"--out {out} exists and is not a directory")
     if out.exists() and any(out.iterdir()):
         if not force:
             parser.error(f"--out {out} already has results; pass --force to overwrite them, or choose another --out")
+        if out.is_symlink():  # rmtree refuses links: replace what it points to, not the link itself
+            parser.error(f"--out {out} is a symbolic link; pass the folder it points to ({out.resolve()}) "
+                         f"to replace that folder's results")
         if not _is_earlier_run(out):
             parser.error(f"--out {out} holds files that are not the results of an earlier run (it has no "
                          f"{RUN_MARKER} or metrics.json), so --force will not delete them; choose another --out")
