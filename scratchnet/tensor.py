@@ -228,9 +228,7 @@ class Tensor:
         if self.grad is not None:
             self.grad = self.grad + grad
             return
-        owner = getattr(grad, "base", None)  # _memory_owner(grad), inlined: this runs for every leaf
-        if owner is None:
-            owner = grad
+        owner = _memory_owner(grad)
         if id(owner) in given or not getattr(grad.flags, "writeable", True):
             grad = owner = grad.copy()
         given.add(id(owner))
