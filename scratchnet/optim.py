@@ -104,7 +104,7 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         if not (is_real(momentum) and 0.0 <= momentum < 1.0):
             raise ValueError(f"SGD: momentum must be a number in [0, 1), got {momentum!r}")
-        self.momentum = momentum
+        self.momentum = float(momentum)
         self.velocity = [None] * len(self.params)
 
     def step(self):
