@@ -13,7 +13,7 @@ to scratchnet, on the same machine, the same day:
 
 It does the same arithmetic as scratchnet, in the same order (``tests/test_benchmarks.py`` checks
 that on the NumPy backend both give bit for bit the same losses and weights after 65 steps): for
-every layer z = h W + b, ReLU as a multiply by the mask (z > 0), the sigmoid as (1 + tanh(z/2)) / 2,
+every layer z = h W + b, ReLU as a multiply by the mask (z > 0), the sigmoid as 1 / (1 + exp(-z)),
 the L1 loss mean |out - x|, and Adam in optim.Adam's form (weighted sums m_sum, v_sum; v floored and
 m flushed every 64 steps, or every step when b2^64 < 1e-2, as ``optim.Adam._flush_due`` decides).
 The backward pass is the chain rule, layer by layer, from the loss down:
@@ -83,11 +83,12 @@ class PlainAutoencoder:
             if i < last:
                 np.greater(z, 0, out=masks[i + 1])
                 z *= masks[i + 1]
-            else:  # sigmoid(z) = (1 + tanh(z / 2)) / 2
-                z *= np.float32(0.5)
-                np.tanh(z, out=z)
-                z *= np.float32(0.5)
-                z += np.float32(0.5)
+            else:  # sigmoid(z) = 1 / (1 + exp(-z)); exp(-z) = inf (so the sigmoid is 0) is expected
+                np.negative(z, out=z)
+                with np.errstate(over="ignore"):
+                    np.exp(z, out=z)
+                z += np.float32(1.0)
+                np.divide(np.float32(1.0), z, out=z)
         return h[-1]
 
     def train_step(self, x):

@@ -8,7 +8,8 @@
 Tables (medians of many calls after a warm-up; microseconds unless stated):
 
 1. ``passes``: one array pass over 490,000 float32 numbers (a latent-16 autoencoder's parameters)
-   by kind: a multiply, a sqrt, a divide, ``np.hypot``. Adam's cost is counted in these.
+   by kind: a multiply, a sqrt, a divide, ``np.hypot``, exp and tanh, and the two ways of computing a
+   sigmoid. Adam's cost is counted in these.
 2. ``adam``: ``optim.Adam.step`` on the parameters of each autoencoder, against the same update
    written in its textbook form (13 passes per parameter array), and on one flat array holding all
    the parameters (what per-array calls cost).
@@ -37,6 +38,7 @@ import numpy as np  # a benchmark, not the library: it times NumPy itself
 from scratchnet import losses, optim
 from scratchnet.experiments import models
 from scratchnet.nn import Parameter
+from scratchnet.ops.activation import sigmoid_into
 from scratchnet.tensor import Tensor
 from scratchnet.train import evaluate
 
@@ -74,6 +76,10 @@ def passes(calls):
         "hypot (sqrt(a^2 + b^2))": lambda: np.hypot(a, b, out=out),
         "sign, into another array": lambda: np.sign(signs, out=out),
         "sign, in place (out=its input)": lambda: np.sign(signs, out=signs),
+        "exp": lambda: np.exp(a, out=out),
+        "tanh": lambda: np.tanh(a, out=out),
+        "sigmoid as 1 / (1 + exp(-x)) (ops/activation.py: sigmoid_into)": lambda: sigmoid_into(a, out),
+        "sigmoid as (1 + tanh(x/2)) / 2 (its form before)": lambda: tanh_sigmoid(a, out),
     }
     base = None
     rows = []
@@ -82,6 +88,15 @@ def passes(calls):
         base = base or seconds
         rows.append((name, f"{seconds * 1e6:.0f}", f"{seconds / base:.1f}"))
     table("1. One pass over 490,000 float32 numbers", ("operation", "us", "x a multiply"), rows)
+
+
+def tanh_sigmoid(x, out):
+    """The sigmoid as ops/activation.py computed it before: 4 passes, one of them a tanh."""
+    np.multiply(x, np.float32(0.5), out=out)
+    np.tanh(out, out=out)
+    out *= np.float32(0.5)
+    out += np.float32(0.5)
+    return out
 
 
 def textbook_adam(params, grads, state, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):

@@ -6,6 +6,7 @@ Every other module reaches arrays through here:
 - ``backend.name``: ``"numpy"`` or ``"cupy"``.
 - ``backend.to_numpy(a)``: the one way an array leaves the device (metrics, plots, files, scikit-learn).
 - ``backend.np``: NumPy itself, for host-side work only (reading files, metrics on host arrays).
+- ``backend.silent_overflow()``: a context where an overflow to inf is expected (a sigmoid's exp(-x)).
 - ``backend.manual_seed(n)`` / ``host_rng()`` / ``device_rng()``: the seeded random streams.
 - ``backend.use("numpy" | "cupy")``: switch in code (tests do this).
 
@@ -77,6 +78,12 @@ def to_numpy(array):
     if isinstance(array, np.ndarray | np.generic | int | float | bool | list | tuple):
         return np.asarray(array)
     return xp.asnumpy(array)
+
+
+def silent_overflow():
+    """A context in which an overflow to inf is not reported, for code where inf is the right
+    intermediate (exp(-x) in a sigmoid). NumPy warns about it by default; CuPy never reports it."""
+    return np.errstate(over="ignore")
 
 
 def as_array(data, dtype=None):

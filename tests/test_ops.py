@@ -4,6 +4,8 @@ Each property test builds float64 inputs, runs ``check_gradients`` (gradcheck, g
 dtype, inputs not mutated) and, where there is a plain NumPy formula, compares the forward values.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -157,6 +159,24 @@ def test_relu(a):
 def test_sigmoid(a):
     check_gradients(F.sigmoid, a)
     np.testing.assert_allclose(F.sigmoid(Tensor(a)).numpy(), 1 / (1 + np.exp(-a)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, overflows_below", [(np.float32, -88.8), (np.float64, -709.8)])
+def test_sigmoid_tails_are_accurate_and_quiet(dtype, overflows_below):
+    """Far from 0 the sigmoid keeps its relative accuracy (the (1 + tanh(x/2)) / 2 form gave 0 for
+    every float32 x < -17), saturates at exactly 0 and 1, and its exp(-x) overflow warns nobody."""
+    x = np.array([overflows_below * 2, overflows_below, -80, -30, -17.5, -1, 0, 1, 17.5, 30, 1000], dtype=dtype)
+    with np.errstate(over="ignore"):
+        exact = 1 / (1 + np.exp(-x.astype(np.longdouble)))  # the reference, rounded once at the end
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for got in (F.sigmoid(Tensor(x)).numpy(), F.linear(Tensor(x[:, None]), Tensor(np.ones((1, 1), dtype)),
+                                                           Tensor(np.zeros(1, dtype)), activation="sigmoid").numpy()[:, 0]):
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, exact.astype(dtype), rtol=8 * np.finfo(dtype).eps,
+                                       atol=np.finfo(dtype).smallest_normal)
+            assert got[0] == 0 and got[-1] == 1
+            assert (got[2:5] > 0).all()  # -80, -30, -17.5: small, but not rounded to 0
 
 
 @given(arrays(shapes(), elements=floats(-4, 4)))
