@@ -163,8 +163,9 @@ def test_sigmoid(a):
 
 @pytest.mark.parametrize("dtype, overflows_below", [(np.float32, -88.8), (np.float64, -709.8)])
 def test_sigmoid_tails_are_accurate_and_quiet(dtype, overflows_below):
-    """Far from 0 the sigmoid keeps its relative accuracy (the (1 + tanh(x/2)) / 2 form gave 0 for
-    every float32 x < -17), saturates at exactly 0 and 1, and its exp(-x) overflow warns nobody."""
+    """Far from 0 the sigmoid keeps its relative accuracy (the (1 + tanh(x/2)) / 2 form is 0 for
+    float32 x <= -20, and wrong well before), saturates at exactly 0 and 1, and its exp(-x) overflow
+    warns nobody."""
     x = np.array([overflows_below * 2, overflows_below, -80, -30, -17.5, -1, 0, 1, 17.5, 30, 1000], dtype=dtype)
     with np.errstate(over="ignore"):
         exact = 1 / (1 + np.exp(-x.astype(np.longdouble)))  # the reference, rounded once at the end

@@ -29,9 +29,10 @@ def sigmoid_into(x, out):
     Computed as written. Where x < -88.7 (float32; -709.8 in float64), exp(-x) overflows to inf
     and 1 / inf = 0, the correctly rounded limit, so the overflow is expected and not reported.
     Where x > 16.6 (36.7 in float64), 1 + exp(-x) rounds to 1. Everywhere else the result is
-    accurate to a few units in the last place, in the far negative tail too: the form
-    (1 + tanh(x/2)) / 2 rounds every float32 x < -17 to 0 (1 + tanh cancels), and its tanh is the
-    slower function (benchmarks/step_costs.py, table 1).
+    accurate to a few units in the last place, in the far negative tail too. The form
+    (1 + tanh(x/2)) / 2 is not: 1 + tanh cancels, so in float32 its result moves in steps of 3e-8
+    and is 0 from x = -20 on (docs/layers.md shows it); and its tanh is the slower function
+    (benchmarks/step_costs.py, table 1).
     """
     xp = backend.xp
     xp.negative(x, out=out)
