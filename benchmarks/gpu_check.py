@@ -49,8 +49,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "examples"):  # scratchnet, and the examples' coursework package
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark script
 
 from train_speed import make_data  # noqa: E402  (the same data as the speed benchmark)
@@ -94,7 +95,7 @@ def probe_gpu(allow_hostguard=False):
 def subprocess_env(backend_name, hostguard):
     env = dict(os.environ)
     env["SCRATCHNET_BACKEND"] = backend_name
-    paths = [str(ROOT)]
+    paths = [str(ROOT), str(ROOT / "examples")]
     if hostguard and backend_name == "cupy":
         paths.insert(0, str(HOSTGUARD_PATH))
     if env.get("PYTHONPATH"):
@@ -172,10 +173,10 @@ def _count_recorded_functions(loss):
 
 def worker(args):
     import numpy as np
+    from coursework.models import Autoencoder, dis_net
 
     import scratchnet as sn
     from scratchnet import backend, losses, optim
-    from scratchnet.experiments.models import Autoencoder, dis_net
     from scratchnet.train import fit
 
     kind, latent = MODELS[args.worker]

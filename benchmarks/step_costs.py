@@ -30,13 +30,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "examples"):  # scratchnet, and the examples' coursework package
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 import numpy as np  # a benchmark, not the library: it times NumPy itself
+from coursework import models
 
 from scratchnet import losses, optim
-from scratchnet.experiments import models
 from scratchnet.nn import Parameter
 from scratchnet.ops.activation import sigmoid_into
 from scratchnet.tensor import Tensor

@@ -1,7 +1,7 @@
 """PyTorch twins of scratchnet's assignment models, for ``benchmarks/train_speed.py``.
 
 Imported only inside the benchmark's PyTorch subprocess: scratchnet itself never needs torch.
-The layer widths, activations and dropout match ``scratchnet/experiments/models.py`` exactly, so the
+The layer widths, activations and dropout match ``examples/coursework/models.py`` exactly, so the
 two libraries do the same arithmetic per step.
 """
 
@@ -10,9 +10,8 @@ from __future__ import annotations
 from itertools import pairwise
 
 import torch
+from coursework.models import ENCODER_WIDTHS
 from torch import nn
-
-from scratchnet.experiments.models import ENCODER_WIDTHS
 
 
 def _dense_stack(widths, last_activation):

@@ -7,7 +7,7 @@
                                                           # one thread: against the plain NumPy floor
     python benchmarks/train_speed.py --tiny --only scratchnet   # seconds: the smoke test
 
-Models (as in scratchnet/experiments/models.py, PyTorch twins in benchmarks/torch_models.py, the
+Models (as in examples/coursework/models.py, PyTorch twins in benchmarks/torch_models.py, the
 autoencoders also written out by hand in plain NumPy in benchmarks/plain_numpy.py):
 
 - ``ae2``, ``ae16``, ``ae256``: the Q2A autoencoders (latent 2, 16, 256) on 40,200 images of 784,
@@ -46,8 +46,9 @@ from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "examples"):  # scratchnet, and the examples' coursework package
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 LIBRARIES = ("scratchnet", "torch", "numpy")  # numpy: the hand-written loop, autoencoders only
 
@@ -98,7 +99,7 @@ def matmul_shapes(kind, latent, batch):
     """Every matrix product of one training step as (M, K, N) for an (M, K) @ (K, N) product."""
     shapes = []
     if kind == "autoencoder":
-        from scratchnet.experiments.models import ENCODER_WIDTHS
+        from coursework.models import ENCODER_WIDTHS
 
         widths = ENCODER_WIDTHS[latent]
         widths = widths + widths[-2::-1]
@@ -162,8 +163,9 @@ def denormal_count(arrays):
 def run_scratchnet(kind, latent, x, y, batch, epochs, validation):
     """scratchnet's own ``fit`` (no progress bar), called once per epoch so that each epoch's CPU time
     can be read too; the wall-clock seconds are fit's own per-epoch record."""
+    from coursework.models import Autoencoder, dis_net
+
     from scratchnet import backend, losses, optim
-    from scratchnet.experiments.models import Autoencoder, dis_net
     from scratchnet.train import evaluate, fit
 
     backend.manual_seed(0)
@@ -239,9 +241,10 @@ def run_torch(kind, latent, x, y, batch, epochs, validation):
 def run_numpy(kind, latent, x, y, batch, epochs, validation):
     """The hand-written loop of benchmarks/plain_numpy.py, from scratchnet's initial weights; the same
     seeded shuffling as ``fit`` (``backend.host_rng``)."""
+    from coursework.models import Autoencoder
+
     from benchmarks.plain_numpy import PlainAutoencoder
     from scratchnet import backend
-    from scratchnet.experiments.models import Autoencoder
 
     if kind != "autoencoder":
         raise ValueError("the plain NumPy loop trains the autoencoders only")
@@ -298,7 +301,7 @@ def spawn(library, config, epochs, args, validate=False):
         command.append("--tiny")
     if validate:
         command.append("--validate")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "examples"), os.environ.get("PYTHONPATH")])))
     if args.threads:
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[name] = str(args.threads)

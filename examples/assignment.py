@@ -27,10 +27,10 @@ import q1a_gd  # noqa: E402
 import q1b_adam  # noqa: E402
 import q2a_autoencoders  # noqa: E402
 import q2b_deblur  # noqa: E402
+from coursework.cli import Steps, prepare_output_dir  # noqa: E402
+from coursework.report import Report, write_json  # noqa: E402
 
 from scratchnet import backend  # noqa: E402
-from scratchnet.experiments.cli import Steps, prepare_output_dir  # noqa: E402
-from scratchnet.experiments.report import Report, write_json  # noqa: E402
 
 QUESTIONS = ("q1a", "q1b", "q1phase", "q2a", "q2b")
 

@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # so the script runs from a checkout without installing scratchnet
 
+from coursework import bump
+from coursework.cli import non_negative_float, positive_float, positive_int, use_headless_matplotlib
+
 from scratchnet import Tensor
-from scratchnet.experiments import bump
-from scratchnet.experiments.cli import non_negative_float, positive_float, positive_int, use_headless_matplotlib
 
 LABELS = {"gd": "gradient descent", "momentum": "SGD + momentum 0.9", "adam": "Adam (0.9, 0.999)"}
 COLORS = {"gd": "tab:blue", "momentum": "tab:green", "adam": "tab:red"}

@@ -1,6 +1,6 @@
 """Q1(a): plain gradient descent is trapped by the bump.
 
-The loss (``scratchnet/experiments/bump.py``) is L(x) = min(|x - 1|, |x - x_g| - 1), x_g = 2 + 2h:
+The loss (``examples/coursework/bump.py``) is L(x) = min(|x - 1|, |x - x_g| - 1), x_g = 2 + 2h:
 a local minimum at x = 1 (L = 0), a bump of height h at x = 1 + h, and the global minimum at x_g
 (L = -1). Every slope is -1 or +1, so gradient descent
 
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # so the script runs from a checkout without installing scratchnet
 
-from scratchnet.experiments import bump
-from scratchnet.experiments.cli import non_negative_float, positive_float, positive_int
+from coursework import bump
+from coursework.cli import non_negative_float, positive_float, positive_int
 
 
 def build_parser():

@@ -54,8 +54,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # so the script runs from a checkout without installing scratchnet
 
-from scratchnet.experiments import bump
-from scratchnet.experiments.cli import non_negative_float, positive_float, positive_int, unit_interval
+from coursework import bump
+from coursework.cli import non_negative_float, positive_float, positive_int, unit_interval
 
 AGREE_TOL = 1e-3  # how close the bisection must come to max x - 1
 V_HAT_TOL = 1e-9  # |v_hat - 1| below this is rounding (1e-14 here); a zero gradient moves it by > 1e-4

@@ -11,7 +11,7 @@ What happens, top to bottom:
 2. Baseline: k-means (k = 10, 10 restarts) on the raw test pixels.
 3. For each latent size (with the ReLU latent, and for sizes 2 and 16 also with a linear latent),
    in its own worker process when the machine has 2 or more cores (``--jobs``; see
-   ``scratchnet/experiments/parallel.py`` for why that is faster), ``q2a.train_and_judge``:
+   ``examples/coursework/parallel.py`` for why that is faster), ``q2a.train_and_judge``:
    train the assignment's autoencoder (L1 loss, Adam 1e-3, batch 256), keep the
    weights of the best validation epoch; measure the test L1; encode the test set; count dead latent
    units; run k-means on the codes (as they are, standardised, whitened) and score it with Hungarian-matched
@@ -31,12 +31,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from coursework import parallel, q2a
+from coursework.cli import Steps, prepare_output_dir, use_headless_matplotlib
+from coursework.clustering import cluster_scores
+from coursework.report import write_json
+
 from scratchnet import backend
 from scratchnet.data import load_mnist
-from scratchnet.experiments import parallel, q2a
-from scratchnet.experiments.cli import Steps, prepare_output_dir, use_headless_matplotlib
-from scratchnet.experiments.clustering import cluster_scores
-from scratchnet.experiments.report import write_json
 
 
 def main(argv=None):

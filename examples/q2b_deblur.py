@@ -35,12 +35,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from coursework import blur, q2b  # noqa: E402
+from coursework.cli import Steps, prepare_output_dir, use_headless_matplotlib  # noqa: E402
+from coursework.models import Autoencoder, digit_classifier, dis_net  # noqa: E402
+from coursework.report import write_json  # noqa: E402
+
 from scratchnet import backend, losses, optim  # noqa: E402
 from scratchnet.data import load_mnist  # noqa: E402
-from scratchnet.experiments import blur, q2b  # noqa: E402
-from scratchnet.experiments.cli import Steps, prepare_output_dir, use_headless_matplotlib  # noqa: E402
-from scratchnet.experiments.models import Autoencoder, digit_classifier, dis_net  # noqa: E402
-from scratchnet.experiments.report import write_json  # noqa: E402
 from scratchnet.train import fit, predict  # noqa: E402
 
 np = backend.np

@@ -455,7 +455,7 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
     - ``eval_batch_size``: batch size of the validation pass.
     - ``on_epoch_end``: a function called with each epoch's record (the dict added to
       ``history.epochs``) once the epoch is recorded and checkpointed: to show progress elsewhere,
-      e.g. from a worker process (``scratchnet.experiments.parallel``).
+      e.g. from a worker process (``coursework.parallel``).
 
     Raises ``NonFiniteLossError`` when the training loss (checked at the end of each epoch and at
     every progress-bar update) or the weights become NaN or infinite; the checkpoint then still holds

@@ -100,9 +100,10 @@ def test_the_plain_numpy_yardstick_does_scratchnets_arithmetic(monkeypatch):
     import numpy as np
 
     monkeypatch.syspath_prepend(str(ROOT))
+    from coursework.models import Autoencoder
+
     from benchmarks.plain_numpy import PlainAutoencoder
     from scratchnet import backend, losses, optim
-    from scratchnet.experiments.models import Autoencoder
     from scratchnet.tensor import Tensor
     from scratchnet.train import evaluate
 

@@ -1,10 +1,9 @@
-"""Tests for scratchnet.experiments.cli: what --out and --force may and may not do, and the option types."""
+"""Tests for coursework.cli: what --out and --force may and may not do, and the option types."""
 
 import argparse
 
 import pytest
-
-from scratchnet.experiments.cli import MAX_SEED, RUN_MARKER, add_common_options, non_negative_int, prepare_output_dir
+from coursework.cli import MAX_SEED, RUN_MARKER, add_common_options, non_negative_int, prepare_output_dir
 
 
 def prepare(out, force=False):

@@ -75,7 +75,7 @@ def test_dis_net_forward_matches_numpy(cupy_backend):
     images = np.random.default_rng(3).random((8, 1, 28, 28), dtype=np.float32)
 
     def forward():
-        from scratchnet.experiments.models import dis_net
+        from coursework.models import dis_net
 
         model = dis_net(dropout=False)
         with sn.no_grad():
@@ -87,7 +87,7 @@ def test_dis_net_forward_matches_numpy(cupy_backend):
 
 
 def test_autoencoder_training_steps_match_numpy(cupy_backend):
-    from scratchnet.experiments.models import Autoencoder
+    from coursework.models import Autoencoder
 
     x = np.random.default_rng(4).random((64, 784), dtype=np.float32)
 

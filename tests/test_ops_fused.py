@@ -125,7 +125,7 @@ def test_conv2d_any_input_layout(c, f, stride, padding, order):
 
 
 def test_a_conv_net_keeps_channel_major_order_and_float32_through_a_training_step():
-    from scratchnet.experiments.models import dis_net
+    from coursework.models import dis_net
 
     sn.manual_seed(0)
     model = dis_net()
@@ -143,7 +143,7 @@ def test_a_conv_net_keeps_channel_major_order_and_float32_through_a_training_ste
 
 
 def test_the_autoencoder_stays_float32_through_a_training_step():
-    from scratchnet.experiments.models import Autoencoder
+    from coursework.models import Autoencoder
 
     sn.manual_seed(0)
     model = Autoencoder(2)

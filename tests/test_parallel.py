@@ -1,4 +1,4 @@
-"""scratchnet.experiments.parallel: jobs in worker processes, results in order, progress, failures."""
+"""coursework.parallel: jobs in worker processes, results in order, progress, failures."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import time
 
 import numpy as np
 import pytest
+from coursework import parallel
+from coursework.models import Autoencoder
 
 from scratchnet import backend, losses, optim
-from scratchnet.experiments import parallel
-from scratchnet.experiments.models import Autoencoder
 from scratchnet.train import fit
 
 # ----- jobs (module level, so that worker processes can import them) -------------------------------

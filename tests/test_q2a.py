@@ -13,9 +13,8 @@ pytest.importorskip("sklearn")
 pytest.importorskip("scipy")
 pytest.importorskip("matplotlib")
 
-from scratchnet import backend
-from scratchnet.experiments import parallel, q2a, q2b
-from scratchnet.experiments.clustering import (
+from coursework import parallel, q2a, q2b
+from coursework.clustering import (
     cluster_scores,
     contingency,
     dead_units,
@@ -24,6 +23,8 @@ from scratchnet.experiments.clustering import (
     unmatched_accuracy,
     whiten,
 )
+
+from scratchnet import backend
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "q2a_autoencoders.py"
 

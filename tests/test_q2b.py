@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from coursework import blur, q2b
+from coursework.models import assignment_dis_net_head, dis_net
 
 import scratchnet as sn
 from scratchnet import backend, losses
-from scratchnet.experiments import blur, q2b
-from scratchnet.experiments.models import assignment_dis_net_head, dis_net
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "q2b_deblur.py"
 

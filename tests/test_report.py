@@ -1,10 +1,9 @@
-"""Tests for scratchnet.experiments.report's file writers."""
+"""Tests for coursework.report's file writers."""
 
 import json
 
 import numpy as np
-
-from scratchnet.experiments.report import write_atomic, write_json
+from coursework.report import write_atomic, write_json
 
 
 def test_write_json_writes_standard_json(tmp_path):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-from .. import backend
+from scratchnet import backend
 
 np = backend.np  # host-side NumPy: these functions take and return host arrays
 

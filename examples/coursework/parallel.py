@@ -29,8 +29,8 @@ import signal
 import sys
 import threading
 
-from .. import backend
-from ..train import epoch_values
+from scratchnet import backend
+from scratchnet.train import epoch_values
 
 try:
     from tqdm.auto import tqdm as _tqdm

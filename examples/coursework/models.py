@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from .. import nn
+from scratchnet import nn
 
 # Layer widths of the assignment's encoders; each decoder mirrors its encoder back to 784.
 ENCODER_WIDTHS = {

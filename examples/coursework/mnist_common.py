@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import backend
+from scratchnet import backend
 
 np = backend.np
 

@@ -11,7 +11,7 @@ import math
 import os
 from pathlib import Path
 
-from ..files import atomic_write
+from scratchnet.files import atomic_write
 
 
 def write_atomic(path, data: bytes | str) -> Path:

@@ -24,8 +24,9 @@ import contextlib
 import math
 from pathlib import Path
 
-from .. import backend, losses
-from ..tensor import Tensor, is_grad_enabled
+from scratchnet import backend, losses
+from scratchnet.tensor import Tensor, is_grad_enabled
+
 from . import blur, mnist_common
 from .cli import (
     add_common_options,
@@ -327,7 +328,7 @@ def judge(images, clear, labels, dis_net, classifier, batch_size=256):
     Returns ``{"dis_net_clear", "digit_accuracy", "l1", "psnr"}`` and the classifier's reading of every
     image (``"digits"``, host int array) for the first-20 table.
     """
-    from ..train import predict  # noqa: PLC0415
+    from scratchnet.train import predict  # noqa: PLC0415
 
     dis_logits = predict(dis_net, as_images(images), batch_size)
     digit_logits = predict(classifier, as_images(images), batch_size)

@@ -36,10 +36,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import backend, optim
-from .. import functional as F
-from ..nn import Parameter
-from ..tensor import Tensor
+from scratchnet import backend, optim
+from scratchnet import functional as F
+from scratchnet.nn import Parameter
+from scratchnet.tensor import Tensor
 
 LOCAL_MIN = 1.0  # the local minimum, where L = 0
 GLOBAL_DEPTH = -1.0  # L at the global minimum

@@ -154,7 +154,7 @@ def model_label(latent, linear):
 def train_and_judge(latent, linear, data, tsne_points, settings, out, show_progress=False, on_epoch_end=None):
     """Train one autoencoder and judge it; return its entry for ``metrics.json`` (figures go to ``out``).
 
-    Runs in this process or in a worker process (``scratchnet.experiments.parallel``): everything it
+    Runs in this process or in a worker process (``coursework.parallel``): everything it
     needs comes in as arguments, and it starts from ``backend.manual_seed(seed)``, so a model gets
     the same weights and batches whichever other models run and wherever it runs.
     ``data`` is ``prepare_data``'s dict; ``tsne_points`` the test indices shown by t-SNE.
