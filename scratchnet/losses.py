@@ -1,55 +1,60 @@
 """Loss functions, called as ``loss(prediction, target)`` and averaged over every element (or, for
-cross-entropy, over the batch). The target may be a Tensor or an array; it gets no gradient."""
+cross-entropy, over the batch). The target may be a Tensor, an array or a list; it gets no gradient."""
 
 from __future__ import annotations
 
+import math
+
+from . import backend
 from . import functional as F
 from .ops.loss import L1
 from .tensor import Tensor
 
 
-def _target(target, prediction, loss_name):
-    data = target.data if isinstance(target, Tensor) else target
-    target = Tensor(data, dtype=prediction.dtype)
-    if target.shape != prediction.shape:
-        raise ValueError(f"{loss_name}: prediction has shape {prediction.shape} but target has shape "
-                         f"{target.shape}; they must match")
-    return target
-
-
-def _prediction(prediction, loss_name):
-    if not isinstance(prediction, Tensor):
-        raise TypeError(f"{loss_name}: prediction must be a Tensor (the model's output), got {type(prediction).__name__}")
-    return prediction
+def _check_within_0_1(data, loss_name, what, hint):
+    """Refuse an array with entries outside [0, 1] (or NaN), naming the range it has."""
+    if data.size and not (0 <= data.min() and data.max() <= 1):
+        raise ValueError(f"{loss_name}: {what} must be in [0, 1], got values from {float(data.min()):g} "
+                         f"to {float(data.max()):g}{hint}")
 
 
 class Loss:
-    name = "Loss"
+    """A loss: ``loss(prediction, target)`` checks the prediction is a Tensor and calls ``forward``."""
+
+    @property
+    def name(self):
+        return type(self).__name__
 
     def __call__(self, prediction, target):
-        prediction = _prediction(prediction, self.name)
+        if not isinstance(prediction, Tensor):
+            raise TypeError(f"{self.name}: prediction must be a Tensor (the model's output), "
+                            f"got {type(prediction).__name__}")
         return self.forward(prediction, target)
+
+    def target(self, target, prediction):
+        """The target as a Tensor of the prediction's dtype, and of its shape (never broadcast)."""
+        target = Tensor(target.data if isinstance(target, Tensor) else target, dtype=prediction.dtype)
+        if target.shape != prediction.shape:
+            raise ValueError(f"{self.name}: prediction has shape {prediction.shape} but target has shape "
+                             f"{target.shape}; they must match")
+        return target
 
     def __repr__(self):
         return f"{type(self).__name__}()"
 
 
 class L1Loss(Loss):
-    """mean |prediction - target|  (the assignment's autoencoder loss, Keras' 'mae')."""
-
-    name = "L1Loss"
+    """mean |prediction - target|  (Keras' 'mae')."""
 
     def forward(self, prediction, target):
-        return L1.apply(prediction, _target(target, prediction, self.name))  # mean |p - y|, one fused op
+        return L1.apply(prediction, self.target(target, prediction))
 
 
 class MSELoss(Loss):
     """mean (prediction - target)^2."""
 
-    name = "MSELoss"
-
     def forward(self, prediction, target):
-        diff = prediction - _target(target, prediction, self.name)
+        diff = prediction - self.target(target, prediction)
         return (diff * diff).mean()
 
 
@@ -58,34 +63,31 @@ class BCELoss(Loss):
 
         mean( -y log p - (1 - y) log(1 - p) )
 
-    p is clipped to [eps, 1 - eps] first, so log(0) is never taken (an exactly 0 or 1 prediction
-    gives a large but finite loss). Prefer ``BCEWithLogitsLoss`` on logits: it needs no clipping.
+    Logits (any real number) belong to ``BCEWithLogitsLoss``. As in PyTorch, log is floored at -100
+    (float32: at -87.3, the log of its smallest normal number, so 1/p stays finite) for p = 0 or 1.
     """
 
-    name = "BCELoss"
-
-    def __init__(self, eps: float = 1e-7):
-        self.eps = eps
-
     def forward(self, prediction, target):
-        y = _target(target, prediction, self.name)
-        p = prediction.clip(self.eps, 1.0 - self.eps)
-        return -(y * p.log() + (1.0 - y) * (1.0 - p).log()).mean()
+        _check_within_0_1(prediction.data, self.name, "predictions", "; BCELoss takes probabilities "
+                          "(a sigmoid's output), BCEWithLogitsLoss takes logits")
+        y = self.target(target, prediction)
+        _check_within_0_1(y.data, self.name, "targets", "")
+        floor = max(math.exp(-100), float(backend.np.finfo(prediction.dtype).tiny))
+        log_p, log_1_minus_p = prediction.clip(floor, None).log(), (1.0 - prediction).clip(floor, None).log()
+        return -(y * log_p + (1.0 - y) * log_1_minus_p).mean()
 
 
 class BCEWithLogitsLoss(Loss):
-    """Binary cross-entropy on logits z (sigmoid folded in, stable for any z). See ops/loss.py."""
-
-    name = "BCEWithLogitsLoss"
+    """BCELoss of sigmoid(z) for logits z, computed stably for any z (ops/loss.py); targets in [0, 1]."""
 
     def forward(self, logits, target):
-        return F.binary_cross_entropy_with_logits(logits, _target(target, logits, self.name))
+        y = self.target(target, logits)
+        _check_within_0_1(y.data, self.name, "targets", "")
+        return F.binary_cross_entropy_with_logits(logits, y)
 
 
 class CrossEntropyLoss(Loss):
     """Softmax cross-entropy: logits (N, C) against integer class labels (N,) in [0, C)."""
-
-    name = "CrossEntropyLoss"
 
     def forward(self, logits, labels):
         return F._cross_entropy(logits, labels, self.name)  # F.cross_entropy, its errors naming this loss

@@ -111,12 +111,36 @@ def test_target_gets_no_gradient(loss):
     assert y.grad is None and p.grad is not None
 
 
-def test_bce_never_takes_log_zero():
-    p = Tensor(np.array([0.0, 1.0, 0.0, 1.0]), requires_grad=True)
-    loss = losses.BCELoss()(p, np.array([0.0, 1.0, 1.0, 0.0]))
-    assert np.isfinite(loss.item()) and loss.item() > 5  # large (log 1e-7 ~ -16) but finite
-    loss.backward()
+@pytest.mark.parametrize("dtype, log_floor", [(np.float64, -100.0), (np.float32, np.log(np.finfo(np.float32).tiny))])
+def test_bce_never_takes_log_zero(dtype, log_floor):
+    """Predictions exactly 0 or 1: the log is floored (at -100, PyTorch's clamp, in float64)."""
+    p = Tensor(np.array([0.0, 1.0, 0.0, 1.0], dtype=dtype), requires_grad=True)
+    with np.errstate(all="raise"):  # no log(0), no 1/0, no 0 * inf anywhere
+        loss = losses.BCELoss()(p, np.array([0.0, 1.0, 1.0, 0.0]))
+        loss.backward()
+    np.testing.assert_allclose(loss.item(), -log_floor / 2, rtol=1e-6)  # (0 + 0 + 2 * -floor) / 4
     assert np.isfinite(host(p.grad)).all()
+
+
+@pytest.mark.parametrize("bad", [[-0.1, 0.5], [0.5, 1.5], [-3.0, 4.0], [np.nan, 0.5]], ids=["below", "above", "logits", "nan"])
+def test_bce_refuses_predictions_outside_0_1_and_names_the_logits_loss(bad):
+    """Clipped, logits would give a loss near 0 and a zero gradient: PyTorch refuses them too."""
+    with pytest.raises(ValueError, match=r"BCELoss: predictions must be in \[0, 1\], got values from .*"
+                                         r"BCELoss takes probabilities .*BCEWithLogitsLoss takes logits"):
+        losses.BCELoss()(Tensor(np.array(bad), requires_grad=True), np.array([0.0, 1.0]))
+
+
+@pytest.mark.parametrize("loss", [losses.BCELoss(), losses.BCEWithLogitsLoss()])
+@pytest.mark.parametrize("target", [[0.0, 2.0], [-1.0, 1.0], [0.0, np.nan]], ids=["above", "below", "nan"])
+def test_both_bce_losses_refuse_targets_outside_0_1(loss, target):
+    with pytest.raises(ValueError, match=rf"{loss.name}: targets must be in \[0, 1\], got values from"):
+        loss(Tensor(np.array([0.2, 0.7]), requires_grad=True), np.array(target))
+
+
+def test_bce_accepts_the_ends_of_0_1():
+    p = Tensor(np.array([0.0, 1.0, 0.25]), requires_grad=True)
+    losses.BCELoss()(p, np.array([0.0, 1.0, 1.0])).backward()
+    losses.BCEWithLogitsLoss()(p, np.array([0.0, 1.0, 0.5])).backward()
 
 
 def test_bce_with_logits_is_stable_for_huge_logits():
