@@ -42,7 +42,7 @@ from coursework.report import write_json  # noqa: E402
 
 from scratchnet import backend, losses, optim  # noqa: E402
 from scratchnet.data import load_mnist  # noqa: E402
-from scratchnet.train import fit, predict  # noqa: E402
+from scratchnet.train import EarlyStopping, fit, predict  # noqa: E402
 
 np = backend.np
 
@@ -59,8 +59,9 @@ def train_detector(x, y, epochs, batch_size, seed, progress, desc, validation_da
     loss_fn = q2b.RecordingLoss(losses.BCEWithLogitsLoss(), binary_accuracy=True)
     metrics = {"accuracy": q2b.binary_accuracy} if validation_data is not None else None
     history = fit(model, loss_fn, optim.Adam(model.parameters(), lr=1e-3), x, y, epochs=epochs,
-                  batch_size=batch_size, validation_data=validation_data, metrics=metrics, progress=progress,
-                  desc=desc)
+                  batch_size=batch_size, validation_data=validation_data, metrics=metrics,
+                  progress=desc if progress else False,
+                  callbacks=[EarlyStopping(restore_best_weights=True)] if validation_data is not None else None)
     return model, history, loss_fn
 
 
@@ -224,7 +225,8 @@ def main(argv=None):
                           q2b.as_images(data["clear_train"]), data["y_train"], epochs=settings["clf_epochs"],
                           batch_size=settings["clf_batch_size"],
                           validation_data=(q2b.as_images(data["clear_val"]), data["y_val"]),
-                          metrics={"accuracy": q2b.classifier_accuracy}, progress=progress, desc="classifier")
+                          metrics={"accuracy": q2b.classifier_accuracy}, progress="classifier" if progress else False,
+                          callbacks=[EarlyStopping(restore_best_weights=True)])
     metrics["digit_classifier"] = {
         "epochs": len(clf_history.epochs), "batch_size": settings["clf_batch_size"],
         "seconds": round(clf_history.seconds, 2), "history": clf_history.history,
@@ -249,7 +251,8 @@ def main(argv=None):
         with steps.step(f"train {label}"):
             ae_history = fit(model, losses.L1Loss(), optim.Adam(model.parameters(), lr=settings["lr"]), x_train,
                              t_train, epochs=settings["epochs"], batch_size=settings["batch_size"],
-                             validation_data=validation, progress=progress, desc=key)
+                             validation_data=validation, progress=key if progress else False,
+                             callbacks=[EarlyStopping(restore_best_weights=True)])
         with steps.step(f"judge {label}"):
             outputs[label] = predict(model, x_test, batch)
             judged[label] = q2b.judge(outputs[label], clear_test, y_test, detector, classifier, batch)
@@ -268,7 +271,8 @@ def main(argv=None):
             with steps.step(f"fine-tune {label} with dis_net in the loss"), q2b.frozen(detector):
                 adv_history = fit(adv_model, adv_loss, optim.Adam(adv_model.parameters(), lr=settings["lr"]),
                                   x_train, t_train, epochs=settings["adv_epochs"], batch_size=settings["batch_size"],
-                                  validation_data=validation, progress=progress, desc=f"{key}_adv")
+                                  validation_data=validation, progress=f"{key}_adv" if progress else False,
+                                  callbacks=[EarlyStopping(restore_best_weights=True)])
             outputs[adv_label] = predict(adv_model, x_test, batch)
             # judged by the same `detector` it was just trained to satisfy: its "dis_net calls clear" is not an
             # independent verdict (the report and the summary say so); the classifier's accuracy is

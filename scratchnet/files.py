@@ -11,6 +11,7 @@ anything fails on the way, the temporary file is removed and the old file is lef
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 import zipfile
@@ -71,3 +72,11 @@ def atomic_write(path, mode: str = "wb"):
     except BaseException:
         Path(temporary.name).unlink(missing_ok=True)
         raise
+
+
+def remove_leftovers(path):
+    """Delete the temporary files that writes of ``path`` killed halfway left beside it: the
+    ``.<name>.<random>.tmp`` of ``atomic_write`` (an interrupted write cannot remove its own)."""
+    path = Path(path)
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        leftover.unlink(missing_ok=True)

@@ -1,8 +1,8 @@
-"""Tests for scratchnet.files.atomic_write: the one way checkpoints, the MNIST cache and reports are written."""
+"""Tests for scratchnet.files: atomic_write (how checkpoints, the MNIST cache and reports are written) and remove_leftovers."""
 
 import pytest
 
-from scratchnet.files import atomic_write
+from scratchnet.files import atomic_write, remove_leftovers
 
 
 def test_writes_bytes_and_text(tmp_path):
@@ -44,3 +44,14 @@ def test_a_folder_in_the_way_is_a_clear_error(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
     with pytest.raises(ValueError, match="mode must be 'wb' or 'w', got 'a'"), atomic_write(tmp_path / "x", "a"):
         pass
+
+
+def test_remove_leftovers_removes_only_this_files_temporaries(tmp_path):
+    mine = [tmp_path / ".c.npz.k2j3.tmp", tmp_path / ".c.npz.x.tmp"]
+    others = [tmp_path / "c.npz", tmp_path / ".d.npz.k2j3.tmp", tmp_path / ".c.npz.k2j3.tmp.keep", tmp_path / "c.tmp"]
+    for file in mine + others:
+        file.write_bytes(b"x")
+    remove_leftovers(tmp_path / "c.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in others)
+    remove_leftovers(tmp_path / "[c].npz")  # glob characters in the name match only themselves
+    assert len(list(tmp_path.iterdir())) == len(others)

@@ -1,4 +1,4 @@
-"""Tests for scratchnet.train: fit / evaluate / predict / checkpoints, on tiny models and data."""
+"""Tests for scratchnet.train (fit / evaluate / predict) and scratchnet.callbacks, on tiny models and data."""
 
 import math
 import pathlib
@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 import scratchnet as sn
-from scratchnet import backend, nn, train
+from scratchnet import backend, callbacks, nn, train
+from scratchnet.callbacks import Callback, EarlyStopping, ModelCheckpoint, load_checkpoint, save_checkpoint
 from scratchnet.losses import CrossEntropyLoss, MSELoss
 from scratchnet.optim import SGD, Adam
-from scratchnet.train import History, NonFiniteLossError, evaluate, fit, load_checkpoint, predict, save_checkpoint
+from scratchnet.train import History, NonFiniteLossError, evaluate, fit, predict
 
 # ---------------------------------------------------------------------------------------------------
 # Helpers
@@ -37,7 +38,7 @@ def weights(model):
     return {name: value.copy() for name, value in model.state_dict().items()}
 
 
-def assert_same_weights(a, b):
+def assert_same_state(a, b):
     assert a.keys() == b.keys()
     for name in a:
         assert np.array_equal(a[name], b[name]), name
@@ -45,6 +46,13 @@ def assert_same_weights(a, b):
 
 def temp_files(directory):
     return [p.name for p in pathlib.Path(directory).iterdir() if p.name.endswith(".tmp")]
+
+
+def worsening_problem():
+    """Validation targets are the negated training targets: the better the model fits the training
+    set, the worse its validation loss, so the best epoch is an early one."""
+    x, y = regression_data(64)
+    return x, y, (x, -y)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -62,8 +70,9 @@ def test_loss_decreases_on_a_learnable_problem():
     assert len(losses) == 15 and len(history) == 15
     assert losses[-1] < 0.25 * losses[0]
     assert all(math.isfinite(v) for v in losses)
-    assert history.seconds > 0
+    assert history.seconds == pytest.approx(sum(e["seconds"] for e in history.epochs)) and history.seconds > 0
     assert history.best_epoch is None and history.best_val_loss is None  # no validation data
+    assert "epochs=15" in repr(history)
 
 
 def test_autoencoder_target_is_the_input_without_a_second_copy():
@@ -79,7 +88,7 @@ def test_autoencoder_target_is_the_input_without_a_second_copy():
 
     same_weights, same_history = run(x, x)
     copy_weights, copy_history = run(x.copy(), x.copy())
-    assert_same_weights(same_weights, copy_weights)
+    assert_same_state(same_weights, copy_weights)
     assert same_history == copy_history
 
 
@@ -94,53 +103,49 @@ def test_history_keys_metrics_and_epoch_records():
         return float(np.abs(prediction - target).mean())
 
     history = fit(model, MSELoss(), Adam(model.parameters(), lr=0.01), x, y, epochs=3, batch_size=32,
-                  validation_data=(x_val, y_val), metrics={"mae": mae}, keep_best=False, progress=False)
+                  validation_data=(x_val, y_val), metrics={"mae": mae}, progress=False)
     assert set(history.history) == {"loss", "val_loss", "val_mae"}
     assert all(len(values) == 3 for values in history.history.values())
     assert [e["epoch"] for e in history.epochs] == [1, 2, 3]
     assert all(set(e) == {"epoch", "loss", "val_loss", "val_mae", "seconds"} for e in history.epochs)
-    # the last epoch's validation numbers are those of the final model (keep_best=False)
+    # without callbacks the model ends with the last epoch's weights: its validation numbers are the last ones
     assert history.history["val_mae"][-1] == pytest.approx(mae(predict(model, x_val), y_val), rel=1e-6)
     assert history.history["val_loss"][-1] == pytest.approx(evaluate(model, MSELoss(), x_val, y_val), rel=1e-6)
     assert history.best_val_loss == min(history.history["val_loss"])
+    assert history.best_epoch == int(np.argmin(history.history["val_loss"])) + 1
 
 
 def test_last_partial_batch_is_kept_and_shuffle_is_seeded():
     x, y = regression_data(10)
     model = make_model()
     optimizer = SGD(model.parameters(), lr=0.01)
-    steps = []
-    original_step = optimizer.step
-    optimizer.step = lambda: (steps.append(1), original_step())
-    fit(model, MSELoss(), optimizer, x, y, epochs=2, batch_size=4, progress=False)
-    assert len(steps) == 6  # 4 + 4 + 2 per epoch
+    batch_sizes = []
+    fit(model, lambda p, t: (batch_sizes.append(len(t)), MSELoss()(p, t))[1], optimizer, x, y, epochs=2,
+        batch_size=4, progress=False)
+    assert batch_sizes == [4, 4, 2, 4, 4, 2]
 
     runs = []
     for _ in range(2):
         model = make_model()
         fit(model, MSELoss(), SGD(model.parameters(), lr=0.05), x, y, epochs=2, batch_size=3, progress=False)
         runs.append(weights(model))
-    assert_same_weights(*runs)  # same seed -> same shuffling -> same weights
+    assert_same_state(*runs)  # same seed -> same shuffling -> same weights
 
 
-def test_integer_labels_keep_their_dtype_and_input_transform():
+def test_integer_labels_and_images_keep_their_dtype():
     rng = np.random.default_rng(3)
-    x = rng.normal(size=(60, 2, 2)).astype(np.float32)
-    labels = (x.reshape(60, 4).sum(axis=1) > 0).astype(np.int64)  # CrossEntropyLoss needs integers
+    x = rng.integers(0, 4, size=(60, 4), dtype=np.uint8)  # as images are stored: uint8
+    labels = (x[:, 0] > x[:, 1]).astype(np.int64)  # CrossEntropyLoss needs integers
     sn.manual_seed(0)
     model = nn.Sequential(nn.Dense(4, 8), nn.ReLU(), nn.Dense(8, 2))
-    seen_shapes = []
-
-    def flatten(batch):
-        seen_shapes.append(batch.shape[1:])
-        return batch.reshape(batch.shape[0], -1)
-
-    history = fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=0.05), x, labels, epochs=10,
-                  batch_size=16, validation_data=(x, labels), input_transform=flatten, progress=False,
+    seen = []
+    history = fit(model, lambda p, t: (seen.append(t.dtype), CrossEntropyLoss()(p, t))[1],
+                  Adam(model.parameters(), lr=0.05), x, labels, epochs=20, batch_size=16,
+                  validation_data=(x, labels), progress=False,
                   metrics={"acc": lambda p, t: float((p.argmax(axis=1) == t).mean())})
-    assert set(seen_shapes) == {(2, 2)}
+    assert set(seen) == {np.dtype(np.int64)}
     assert history.history["val_acc"][-1] > 0.8
-    assert predict(model, x, input_transform=flatten).shape == (60, 2)
+    assert predict(model, x).shape == (60, 2)
 
 
 def test_progress_bar_and_plain_fallback(capsys, monkeypatch):
@@ -150,16 +155,26 @@ def test_progress_bar_and_plain_fallback(capsys, monkeypatch):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""  # progress=False is silent
 
-    fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), x, y, epochs=2, batch_size=4, desc="demo")
-    if train._tqdm is not None:
+    fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), x, y, epochs=2, batch_size=4, progress="demo")
+    if train.tqdm is not None:
         assert "demo 2/2" in capsys.readouterr().err
 
-    monkeypatch.setattr(train, "_tqdm", None)  # as if tqdm were not installed
-    fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), x, y, epochs=2, batch_size=4, desc="demo",
+    monkeypatch.setattr(train, "tqdm", None)  # as if tqdm were not installed
+    fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), x, y, epochs=2, batch_size=4, progress="demo",
         validation_data=(x, y))
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
-    assert lines[1].startswith("demo epoch 2/2") and "val_loss" in lines[1]
+    assert lines[1].startswith("demo 2/2") and "val_loss" in lines[1]
+
+
+def test_a_plain_function_gets_each_epoch_record():
+    x, y = regression_data(32)
+    model = make_model()
+    seen = []
+    history = fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), x, y, epochs=3, batch_size=16,
+                  progress=False, callbacks=[seen.append])
+    assert seen == history.epochs
+    assert train.epoch_values(seen[0]) == {"loss": f"{seen[0]['loss']:.4f}"}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -195,250 +210,259 @@ def test_fit_restores_the_previous_mode():
 
 
 # ---------------------------------------------------------------------------------------------------
-# keep_best and early stopping
+# EarlyStopping: best weights and stopping
 # ---------------------------------------------------------------------------------------------------
 
 
-def worsening_problem():
-    """Validation targets are the negated training targets: the better the model fits the training
-    set, the worse its validation loss, so the best epoch is an early one."""
-    x, y = regression_data(64)
-    return x, y, (x, -y)
-
-
-def test_keep_best_restores_the_weights_of_the_best_epoch():
+def test_restore_best_weights_puts_back_the_best_epoch():
     x, y, (x_val, y_val) = worsening_problem()
     runs = {}
-    for keep_best in (True, False):
+    for restore in (True, False):
         model = make_model()
         history = fit(model, MSELoss(), Adam(model.parameters(), lr=0.02), x, y, epochs=6, batch_size=16,
-                      validation_data=(x_val, y_val), keep_best=keep_best, progress=False)
-        runs[keep_best] = (model, history)
+                      validation_data=(x_val, y_val), progress=False,
+                      callbacks=[EarlyStopping(restore_best_weights=restore)])
+        runs[restore] = (model, history)
     model, history = runs[True]
     val = history.history["val_loss"]
-    assert val[-1] > min(val)  # the validation loss did get worse
-    assert history.best_epoch == int(np.argmin(val)) + 1 < 6
-    assert history.best_val_loss == min(val)
+    assert val[-1] > min(val) and len(val) == 6  # the validation loss got worse; patience=None never stops
+    assert history.best_epoch == int(np.argmin(val)) + 1 < 6 and not history.stopped_early
     assert evaluate(model, MSELoss(), x_val, y_val) == pytest.approx(min(val), rel=1e-6)
     last_model, last_history = runs[False]
     assert last_history.history["val_loss"] == val  # same run otherwise
     assert evaluate(last_model, MSELoss(), x_val, y_val) == pytest.approx(val[-1], rel=1e-6)
 
 
-def test_keep_best_without_validation_data_is_ignored():
-    x, y = regression_data(32)
-    model = make_model()
-    history = fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), x, y, epochs=2, keep_best=True,
-                  progress=False)
-    assert history.best_epoch is None and len(history) == 2
-
-
-def test_early_stopping(tmp_path):
+def test_early_stopping_stops_after_patience_epochs_without_improvement():
     x, y, val = worsening_problem()
     model = make_model()
     history = fit(model, MSELoss(), Adam(model.parameters(), lr=0.02), x, y, epochs=50, batch_size=16,
-                  validation_data=val, early_stopping=2, progress=False, checkpoint=tmp_path / "c.npz")
+                  validation_data=val, progress=False, callbacks=[EarlyStopping(2, restore_best_weights=True)])
     assert history.stopped_early
     assert len(history) == history.best_epoch + 2
     assert evaluate(model, MSELoss(), *val) == pytest.approx(history.best_val_loss, rel=1e-6)
-    assert load_checkpoint(tmp_path / "c.npz")["stopped_early"] is True
-    # resuming a run that stopped early trains no further
-    model = make_model(seed=4)
-    again = fit(model, MSELoss(), Adam(model.parameters(), lr=0.02), x, y, epochs=50, batch_size=16,
-                validation_data=val, early_stopping=2, progress=False, checkpoint=tmp_path / "c.npz",
-                resume=True)
-    assert again.stopped_early and again.history == history.history
-    assert evaluate(model, MSELoss(), *val) == pytest.approx(history.best_val_loss, rel=1e-6)
+
+
+def test_min_delta_counts_only_larger_improvements():
+    x, y = regression_data(32)
+    runs = []
+    for min_delta in (0.0, np.float32(1e9)):
+        model = make_model()
+        runs.append(fit(model, MSELoss(), Adam(model.parameters(), lr=0.02), x, y, epochs=10, batch_size=16,
+                        validation_data=(x, y), progress=False, callbacks=[EarlyStopping(3, min_delta)]))
+    assert not runs[0].stopped_early and len(runs[0]) == 10  # a learnable problem keeps improving
+    assert runs[1].stopped_early and len(runs[1]) == 4  # only the first epoch beats inf - 1e9
 
 
 # ---------------------------------------------------------------------------------------------------
-# Checkpoints and resuming
+# ModelCheckpoint: resume bit for bit, what it writes, what it refuses
 # ---------------------------------------------------------------------------------------------------
 
 
-def dropout_run(tmp_path, name, epochs, resume=False, seed=0, dropout=0.5):
+def checkpointed_run(path, epochs, resume=False, seed=0, dropout=0.5, lr=0.01, batch_size=16, patience=None):
     x, y = regression_data(80)
     x_val, y_val = regression_data(24, seed=5)
     model = make_model(dropout=dropout, seed=seed)
-    optimizer = Adam(model.parameters(), lr=0.01)
-    history = fit(model, MSELoss(), optimizer, x, y, epochs=epochs, batch_size=16,
-                  validation_data=(x_val, y_val), checkpoint=tmp_path / name, resume=resume,
-                  progress=False, metrics={"mae": lambda p, t: float(np.abs(p - t).mean())})
+    optimizer = Adam(model.parameters(), lr=lr)
+    history = fit(model, MSELoss(), optimizer, x, y, epochs=epochs, batch_size=batch_size,
+                  validation_data=(x_val, y_val), progress=False,
+                  metrics={"mae": lambda p, t: float(np.abs(p - t).mean())},
+                  callbacks=[ModelCheckpoint(path, resume=resume), EarlyStopping(patience, restore_best_weights=True)])
     return model, optimizer, history
 
 
-CUPY_DROPOUT_CAVEAT = "on CuPy the dropout generator's state cannot be saved (documented in fit)"
+CUPY_DROPOUT_CAVEAT = "on CuPy the dropout generator's state cannot be read (documented in scratchnet.callbacks)"
 
 
 @pytest.mark.parametrize("dropout", [0.5, 0.0])
 def test_resume_reproduces_an_uninterrupted_run_bit_for_bit(tmp_path, dropout):
     if dropout and backend.name != "numpy":
         pytest.skip(CUPY_DROPOUT_CAVEAT)
-    straight, straight_opt, straight_history = dropout_run(tmp_path, "straight.npz", epochs=4, dropout=dropout)
+    straight, straight_opt, straight_history = checkpointed_run(tmp_path / "straight.npz", 4, dropout=dropout)
 
-    dropout_run(tmp_path, "interrupted.npz", epochs=2, dropout=dropout)  # "interrupted" after epoch 2
-    assert load_checkpoint(tmp_path / "interrupted.npz")["epoch"] == 2
+    checkpointed_run(tmp_path / "cut.npz", 2, dropout=dropout)  # "interrupted" after epoch 2
+    assert len(load_checkpoint(tmp_path / "cut.npz")["history"]["epochs"]) == 2
     # as in a new process: another seed (so nothing matches by luck), a fresh model and optimizer
-    resumed, resumed_opt, resumed_history = dropout_run(tmp_path, "interrupted.npz", epochs=4, resume=True,
-                                                        seed=123, dropout=dropout)
-
-    assert_same_weights(weights(straight), weights(resumed))
-    assert resumed_opt.t == straight_opt.t
-    for a, b in zip(straight_opt.m + straight_opt.v, resumed_opt.m + resumed_opt.v):
-        assert np.array_equal(backend.to_numpy(a), backend.to_numpy(b))
+    resumed, resumed_opt, resumed_history = checkpointed_run(tmp_path / "cut.npz", 4, resume=True, seed=123,
+                                                             dropout=dropout)
+    assert_same_state(weights(straight), weights(resumed))
+    assert_same_state(straight_opt.state_dict(), resumed_opt.state_dict())
     assert resumed_history.history == straight_history.history
     assert resumed_history.best_epoch == straight_history.best_epoch
     assert [e["epoch"] for e in resumed_history.epochs] == [1, 2, 3, 4]
 
-    saved = load_checkpoint(tmp_path / "interrupted.npz")
-    reference = load_checkpoint(tmp_path / "straight.npz")
-    assert saved["epoch"] == reference["epoch"] == 4
-    assert_same_weights(saved["model"], reference["model"])
-    assert_same_weights(saved["best"], reference["best"])
-    assert "host" in saved["rng"] and ("device" in saved["rng"]) == (backend.name == "numpy")
+    saved, reference = load_checkpoint(tmp_path / "cut.npz"), load_checkpoint(tmp_path / "straight.npz")
+    assert_same_state(saved["model"], reference["model"])
+    assert_same_state(saved["callbacks"]["0"]["weights"], reference["callbacks"]["0"]["weights"])
+    assert ("device" in saved["rng"]) == (backend.name == "numpy")
 
 
 def test_resume_without_the_rng_state_would_differ(tmp_path, monkeypatch):
     """The dropout generator matters: restoring everything except it gives other weights."""
     if backend.name != "numpy":
         pytest.skip(CUPY_DROPOUT_CAVEAT)
-    straight, _, _ = dropout_run(tmp_path, "straight.npz", epochs=3)
-    dropout_run(tmp_path, "part.npz", epochs=2)
-    original = train._set_rng_state
-    monkeypatch.setattr(train, "_set_rng_state", lambda state: original({"host": state["host"]}))
-    resumed, _, _ = dropout_run(tmp_path, "part.npz", epochs=3, resume=True, seed=123)
+    straight, _, _ = checkpointed_run(tmp_path / "straight.npz", 3)
+    checkpointed_run(tmp_path / "part.npz", 2)
+    original = callbacks._set_rng_state
+    monkeypatch.setattr(callbacks, "_set_rng_state", lambda state: original({"host": state["host"]}))
+    resumed, _, _ = checkpointed_run(tmp_path / "part.npz", 3, resume=True, seed=123)
     assert any(not np.array_equal(a, b) for a, b in zip(weights(straight).values(), weights(resumed).values()))
 
 
-def test_resume_when_already_finished_and_missing_checkpoint(tmp_path):
-    model, _, history = dropout_run(tmp_path, "done.npz", epochs=2)
-    again, _, again_history = dropout_run(tmp_path, "done.npz", epochs=2, resume=True, seed=9)
-    assert again_history.history == history.history
-    assert_same_weights(weights(model), weights(again))
-    # resume=True with no file yet: a fresh start that writes the checkpoint
-    _, _, fresh = dropout_run(tmp_path, "new.npz", epochs=1, resume=True)
-    assert len(fresh) == 1 and (tmp_path / "new.npz").exists()
+def test_resume_of_a_run_that_stopped_early_trains_no_further(tmp_path, capsys):
+    x, y, val = worsening_problem()
+    path = tmp_path / "c.npz"
+
+    def run(seed, resume):
+        model = make_model(seed=seed)
+        history = fit(model, MSELoss(), Adam(model.parameters(), lr=0.02), x, y, epochs=50, batch_size=16,
+                      validation_data=val, progress=False,
+                      callbacks=[EarlyStopping(2, restore_best_weights=True), ModelCheckpoint(path, resume)])
+        return model, history
+
+    model, history = run(0, False)
+    assert history.stopped_early and load_checkpoint(path)["history"]["stopped_early"] is True
+    again_model, again = run(4, True)
+    assert again.stopped_early and again.history == history.history
+    assert_same_state(weights(model), weights(again_model))  # the best weights, restored from the checkpoint
+    assert f"resuming at epoch {len(history)} of 50: its run stopped early" in capsys.readouterr().err
 
 
-def test_checkpoint_contents_and_round_trip(tmp_path):
+def test_resume_says_what_it_does_with_changed_settings(tmp_path, capsys):
+    path = tmp_path / "c.npz"
+    checkpointed_run(path, 3, lr=0.01)
+    capsys.readouterr()
+    _, optimizer, history = checkpointed_run(path, 2, resume=True, lr=0.001)
+    notes = capsys.readouterr().err.strip().splitlines()
+    assert notes == [f"ModelCheckpoint {path}: lr 0.01 from the checkpoint replaces 0.001 given",
+                     f"ModelCheckpoint {path}: resuming at epoch 3 of 2: nothing to do"]
+    assert optimizer.state_dict()["lr"] == 0.01 and len(history) == 3  # as PyTorch's load_state_dict does
+
+    _, _, history = checkpointed_run(path, 4, resume=True, batch_size=8)
+    notes = capsys.readouterr().err.strip().splitlines()
+    assert notes == [f"ModelCheckpoint {path}: training goes on to epoch 4 (the checkpoint's run was set to 3)",
+                     f"ModelCheckpoint {path}: batch_size 8 given replaces the checkpoint's 16"]
+    assert len(history) == 4
+    checkpointed_run(tmp_path / "other.npz", 2)
+    checkpointed_run(tmp_path / "other.npz", 2, resume=True)
+    assert capsys.readouterr().err == f"ModelCheckpoint {tmp_path / 'other.npz'}: resuming at epoch 2 of 2: nothing to do\n"
+
+
+def test_resume_without_a_file_starts_fresh(tmp_path):
+    _, _, history = checkpointed_run(tmp_path / "new.npz", 1, resume=True)
+    assert len(history) == 1 and (tmp_path / "new.npz").exists()
+
+
+def test_save_and_resume_remove_the_leftovers_of_killed_writes(tmp_path):
+    path = tmp_path / "c.npz"
+    leftovers = [tmp_path / ".c.npz.abc123.tmp", tmp_path / ".c.npz.x.tmp"]
+    others = [tmp_path / ".other.npz.abc.tmp", tmp_path / "c.npz.tmp", tmp_path / "notes.txt"]
+    for file in leftovers + others:
+        file.write_bytes(b"half a checkpoint")
+    save_checkpoint(path, {"a": 1})
+    assert not any(file.exists() for file in leftovers) and all(file.exists() for file in others)
+    checkpointed_run(path, 1)
+    for file in leftovers:
+        file.write_bytes(b"half a checkpoint")
+    checkpointed_run(path, 2, resume=True)
+    assert not any(file.exists() for file in leftovers) and all(file.exists() for file in others)
+
+
+def test_a_file_that_is_not_a_checkpoint_is_never_overwritten(tmp_path):
+    path = tmp_path / "results.npz"
+    path.write_text("the user's own file")
+    x, y = regression_data(8)
     model = make_model()
-    optimizer = Adam(model.parameters(), lr=0.01)
-    x, y = regression_data(16)
-    fit(model, MSELoss(), optimizer, x, y, epochs=1, progress=False)
-    path = tmp_path / "ckpt.npz"
-    save_checkpoint(path, model, optimizer, epoch=3, note="hello", extra_arrays={"a": np.arange(3)})
+    before = weights(model)
+    for resume in (False, True):
+        with pytest.raises(ValueError, match="refusing to overwrite .*results.npz.*not a scratchnet checkpoint"):
+            fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, progress=False,
+                callbacks=[ModelCheckpoint(path, resume=resume)])
+    assert path.read_text() == "the user's own file"
+    assert_same_state(weights(model), before)  # refused before the first step
+    # an earlier checkpoint, without resume: replaced, as Keras' ModelCheckpoint does
+    checkpointed_run(tmp_path / "c.npz", 2)
+    _, _, history = checkpointed_run(tmp_path / "c.npz", 1)
+    assert len(history) == 1 and len(load_checkpoint(tmp_path / "c.npz")["history"]["epochs"]) == 1
+
+
+def test_checkpoint_files_round_trip_without_pickle(tmp_path):
+    path = tmp_path / "c.npz"
+    state = {"model": {"0.weight": np.arange(6.0).reshape(2, 3)}, "note": "hello", "n": 3, "inf": math.inf,
+             "nested": {"deeper": {"flag": True, "list": [1, 2.5]}}, "f32": np.float32(0.5)}
+    save_checkpoint(path, state)
     with np.load(path, allow_pickle=False) as raw:
-        keys = set(raw.files)
-    assert {"model/0.weight", "model/0.bias", "model/2.weight", "optim/lr", "optim/t", "optim/m_sum.0",
-            "epoch", "note", "extra_arrays/a", "scratchnet_checkpoint"} <= keys
-    state = load_checkpoint(path)
-    assert state["epoch"] == 3 and state["note"] == "hello" and state["version"] == train.CHECKPOINT_VERSION
-    assert np.array_equal(state["extra_arrays"]["a"], np.arange(3))
-    fresh = make_model(seed=7)
-    fresh.load_state_dict(state["model"])
-    assert_same_weights(weights(model), weights(fresh))
-    fresh_opt = Adam(fresh.parameters(), lr=0.5)
-    fresh_opt.load_state_dict(state["optim"])
-    assert fresh_opt.lr == 0.01 and fresh_opt.t == optimizer.t
-    assert temp_files(tmp_path) == []
-    with pytest.raises(ValueError, match="reserved"):
-        save_checkpoint(path, model, optim={"x": 1})
-    with pytest.raises(ValueError, match="note.*without pickle"):
-        save_checkpoint(path, model, note=None)
-    assert load_checkpoint(path)["note"] == "hello"  # the failed saves left the file alone
+        assert set(raw.files) == {"model/0.weight", "scratchnet_checkpoint"}
+    loaded = load_checkpoint(path)
+    assert np.array_equal(loaded.pop("model")["0.weight"], state.pop("model")["0.weight"])
+    assert loaded == state and temp_files(tmp_path) == []
 
 
-def test_atomic_write_keeps_the_old_checkpoint_when_saving_fails(tmp_path, monkeypatch):
-    model = make_model()
-    path = tmp_path / "ckpt.npz"
-    save_checkpoint(path, model, epoch=1)
-    before = path.read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]
+def test_a_failed_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, {"epoch": 1})
 
     def broken_savez(file, **arrays):
         file.write(b"half a file")
         raise OSError("disk full")
 
     monkeypatch.setattr(backend.np, "savez", broken_savez)
-    model.load_state_dict({k: v + 1 for k, v in model.state_dict().items()})
     with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(path, model, epoch=2)
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]  # no temporary file left
-    assert load_checkpoint(path)["epoch"] == 1
+        save_checkpoint(path, {"epoch": 2})
+    assert load_checkpoint(path) == {"epoch": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"]
 
 
 def test_load_checkpoint_rejects_other_files(tmp_path):
-    not_npz = tmp_path / "notes.txt"
-    not_npz.write_text("hello")
-    plain = tmp_path / "plain.npz"
-    np.savez(plain, w=np.ones(3))
-    single = tmp_path / "single.npy"
-    np.save(single, np.ones(3))
-    pickled = tmp_path / "pickled.npz"
-    np.savez(pickled, scratchnet_checkpoint=np.asarray(1), obj=np.array([{"a": 1}], dtype=object))
-    for path in (not_npz, plain, single, pickled):
-        with pytest.raises(ValueError, match=f"{path.name}.*not a scratchnet checkpoint"):
-            load_checkpoint(path)
-    future = tmp_path / "future.npz"
-    np.savez(future, scratchnet_checkpoint=np.asarray(99))
-    with pytest.raises(ValueError, match="future.npz.*version 99"):
-        load_checkpoint(future)
-    with pytest.raises(FileNotFoundError):
-        load_checkpoint(tmp_path / "missing.npz")
-    # fit refuses to resume from a checkpoint it did not write
-    model = make_model()
-    save_checkpoint(tmp_path / "bare.npz", model)
-    x, y = regression_data(8)
-    with pytest.raises(ValueError, match="bare.npz.*not one written by fit: it lacks epoch, history_epochs"):
-        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1,
-            checkpoint=tmp_path / "bare.npz", resume=True, progress=False)
-    # ... nor from one that has lost part of fit's state
-    save_checkpoint(tmp_path / "partial.npz", model, history_epochs="[]", rng={"host": "{}"})
-    with pytest.raises(ValueError, match="partial.npz.*lacks epoch, best_epoch, best_val_loss, stopped_early \\(no"):
-        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1,
-            checkpoint=tmp_path / "partial.npz", resume=True, progress=False)
-    odd_version = tmp_path / "odd_version.npz"
-    np.savez(odd_version, scratchnet_checkpoint=np.asarray("x"))
-    with pytest.raises(ValueError, match="odd_version.npz.*is not a version number"):
-        load_checkpoint(odd_version)
+    (tmp_path / "notes.txt").write_text("hello")
+    np.savez(tmp_path / "plain.npz", w=np.ones(3))
+    np.save(tmp_path / "single.npy", np.ones(3))
+    np.savez(tmp_path / "pickled.npz", scratchnet_checkpoint=np.asarray('{"version": 2, "values": {}}'),
+             obj=np.array([{"a": 1}], dtype=object))
+    np.savez(tmp_path / "garbled.npz", scratchnet_checkpoint=np.asarray("{not json"))
+    for name in ("notes.txt", "plain.npz", "single.npy", "pickled.npz", "garbled.npz", "missing.npz"):
+        with pytest.raises(ValueError, match=f"{name}.*not a scratchnet checkpoint"):
+            load_checkpoint(tmp_path / name)
+    np.savez(tmp_path / "future.npz", scratchnet_checkpoint=np.asarray('{"version": 99, "values": {}}'))
+    with pytest.raises(ValueError, match="future.npz.*version 99; this scratchnet reads version 2"):
+        load_checkpoint(tmp_path / "future.npz")
 
 
-@pytest.mark.parametrize("edit", ["weights as text", "no optimizer state"])
-def test_resume_from_a_foreign_checkpoint_is_a_clear_error(tmp_path, edit):
-    x, y = regression_data(8)
-    model = make_model()
-    path = tmp_path / "ckpt.npz"
-    fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, checkpoint=path, progress=False)
-    with np.load(path) as stored:
-        arrays = dict(stored)
-    if edit == "weights as text":
-        arrays["model/0.weight"] = np.full(arrays["model/0.weight"].shape, "w")
-    else:
-        arrays = {key: value for key, value in arrays.items() if not key.startswith("optim/")}
-    np.savez(path, **arrays)
-    with pytest.raises(ValueError, match="cannot resume from .*ckpt.npz.*differs from the one that wrote it"):
-        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=2, checkpoint=path, resume=True,
-            progress=False)
-
-
-@pytest.mark.parametrize("damage", ["truncated", "flipped byte"])
-def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
-    model = make_model()
-    path = tmp_path / "ckpt.npz"
-    x, y = regression_data(8)
-    fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, checkpoint=path, progress=False)
+@pytest.mark.parametrize("damage", ["truncated", "flipped byte", "another model"])
+def test_a_damaged_or_foreign_checkpoint_is_a_clear_error(tmp_path, damage):
+    path = tmp_path / "c.npz"
+    checkpointed_run(path, 1)
     data = bytearray(path.read_bytes())
     if damage == "truncated":  # a disk that filled up, a copy cut short
-        data = data[: len(data) // 2]
-    else:  # inside the first stored array: its CRC no longer matches
+        path.write_bytes(bytes(data[: len(data) // 2]))
+    elif damage == "flipped byte":  # inside the first stored array: its CRC no longer matches
         data[len(data) // 4] ^= 0xFF
-    path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match="ckpt.npz.*not a scratchnet checkpoint.*cannot read"):
-        load_checkpoint(path)
-    with pytest.raises(ValueError, match="ckpt.npz.*not a scratchnet checkpoint"):
-        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=2, checkpoint=path, resume=True,
-            progress=False)
+        path.write_bytes(bytes(data))
+    x, y = regression_data(8)
+    sn.manual_seed(0)
+    model = make_model() if damage != "another model" else nn.Sequential(nn.Dense(4, 2), nn.Dense(2, 1))
+    match = "differ from those that wrote it" if damage == "another model" else "not a scratchnet checkpoint"
+    with pytest.raises(ValueError, match=f"c.npz.*{match}"):
+        fit(model, MSELoss(), Adam(model.parameters()), x, y, epochs=2, progress=False,
+            callbacks=[ModelCheckpoint(path, resume=True)])
+
+
+def test_an_unwritable_checkpoint_folder_is_refused_before_training(tmp_path, monkeypatch):
+    def no_permission(**_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(callbacks.tempfile, "TemporaryFile", no_permission)
+    x, y = regression_data(8)
+    model = make_model()
+    before = weights(model)
+    with pytest.raises(ValueError, match="cannot write in .*Permission denied"):
+        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, progress=False,
+            callbacks=[ModelCheckpoint(tmp_path / "c.npz")])
+    assert_same_state(weights(model), before)
+    for path, match in (("no/such/folder/c.npz", "cannot write in"), (".", "is a folder")):
+        with pytest.raises(ValueError, match=match):
+            fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, progress=False,
+                callbacks=[ModelCheckpoint(path)])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -462,96 +486,73 @@ class NaNAfter:
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, progress):
     x, y = regression_data(64)
     model = make_model()
-    path = tmp_path / "ckpt.npz"
+    path = tmp_path / "c.npz"
     # 4 batches per epoch, no validation: the 9th batch (epoch 3) is the first NaN
-    with pytest.raises(NonFiniteLossError, match="epoch 3.*lower the learning rate") as info:
+    with pytest.raises(NonFiniteLossError, match="epoch 3.*lower the learning rate"):
         fit(model, NaNAfter(8), Adam(model.parameters(), lr=0.01), x, y, epochs=5, batch_size=16,
-            checkpoint=path, progress=progress)
-    assert info.value.epoch == 3 and len(info.value.history) == 2
+            progress=progress, callbacks=[ModelCheckpoint(path)])
     state = load_checkpoint(path)
-    assert state["epoch"] == 2
+    assert len(state["history"]["epochs"]) == 2
     assert all(np.isfinite(v).all() for v in state["model"].values())
     assert temp_files(tmp_path) == []
 
 
-def test_nan_weights_with_a_finite_loss_are_caught(tmp_path):
-    x, y = regression_data(32)
-    model = make_model()
-
-    class Exploding(SGD):
-        def step(self):
-            super().step()
-            self.steps = getattr(self, "steps", 0) + 1
-            if self.steps == 4:  # the last step of epoch 2 (2 batches per epoch)
-                self.params[0].data[...] = float("inf")
-
-    path = tmp_path / "ckpt.npz"
-    with pytest.raises(NonFiniteLossError, match=r"epoch 2.*0\.weight"):
-        fit(model, MSELoss(), Exploding(model.parameters(), lr=0.01), x, y, epochs=3, batch_size=16,
-            checkpoint=path, progress=False)
-    assert load_checkpoint(path)["epoch"] == 1
-
-
 # ---------------------------------------------------------------------------------------------------
-# Bad arguments
+# Bad arguments: refused at the call, before any training, naming what is accepted
 # ---------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kwargs, match", [
+    ({"loss_fn": "mse"}, r"loss_fn must be callable as loss_fn\(prediction, target\).*got 'mse'"),
+    ({"optimizer": None}, r"optimizer must be an optimizer such as optim.Adam\(model.parameters\(\)\), got None"),
+    ({"model": "net"}, "model must be a scratchnet Module, got str"),
     ({"epochs": 0}, "epochs must be a positive integer"),
     ({"epochs": -2}, "epochs must be a positive integer"),
     ({"epochs": 1.5}, "epochs must be a positive integer"),
     ({"epochs": True}, "epochs must be a positive integer"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"y": np.zeros((5, 1), np.float32)}, r"same number of samples.*len\(x\)=8.*len\(y\)=5"),
-    ({"early_stopping": 2}, "early_stopping.*validation_data"),
-    ({"early_stopping": 0, "validation_data": "val"}, "early_stopping.*positive integer"),
+    ({"batch_size": "32"}, "batch_size must be a positive integer"),
+    ({"y": np.zeros((5, 1), np.float32)}, "x and y must hold the same, non-zero number of samples, got 8 and 5"),
+    ({"x": np.zeros((0, 4)), "y": np.zeros((0, 1))}, "same, non-zero number of samples, got 0 and 0"),
     ({"metrics": {"m": lambda p, t: 0.0}}, "metrics.*validation_data"),
     ({"metrics": ["mae"], "validation_data": "val"}, "metrics must be a dict"),
     ({"validation_data": (np.zeros((3, 4)),)}, "validation_data must be a pair"),
-    ({"resume": True}, "resume=True needs checkpoint"),
-    ({"input_transform": 3}, "input_transform must be a function"),
-    ({"checkpoint": "no/such/folder/ckpt.npz"}, "folder for checkpoint.*does not exist"),
-    ({"checkpoint": "."}, r"checkpoint='\.' is a folder; pass the path of a file in it"),
-    ({"x": 1.5}, "x must be an array .* with the samples on the first axis, got float"),
-    ({"x": np.float32(1.5)}, "x must have a sample axis first, got a scalar"),
-    ({"y": None}, "y must be an array .* with the samples on the first axis, got NoneType"),
-    ({"validation_data": (np.zeros((3, 4)), None)}, r"y_val \(validation_data\[1\]\) must be an array"),
-    ({"min_delta": True}, "min_delta must be a number >= 0, got True"),
-    ({"min_delta": float("nan")}, "min_delta must be a number >= 0, got nan"),
-    ({"min_delta": -0.1}, "min_delta must be a number >= 0"),
+    ({"validation_data": (np.zeros((3, 5)), np.zeros((3, 1)))},
+     r"validation_data's x has samples of shape \(5,\), the training x \(4,\)"),
+    ({"validation_data": (np.zeros((3, 4)), np.zeros((3, 2)))},
+     r"validation_data's y has samples of shape \(2,\), the training y \(1,\)"),
+    ({"validation_data": (np.zeros((3, 4)), np.zeros((2, 1)))}, "x_val and y_val must hold the same"),
+    ({"validation_data": (np.zeros((3, 4)), None)}, "y_val must have a sample axis first"),
+    ({"x": np.float32(1.5)}, "x must have a sample axis first"),
+    ({"callbacks": EarlyStopping()}, "callbacks must be a list of Callback objects"),
+    ({"callbacks": ["best"]}, "callbacks must be a list of Callback objects"),
+    ({"callbacks": [EarlyStopping(1)]}, r"EarlyStopping watches val_loss: pass validation_data"),
 ])
 def test_bad_arguments(kwargs, match):
     x, y = regression_data(8)
     model = make_model()
-    arguments = {"x": x, "y": y, "epochs": 1, "progress": False}
+    before = weights(model)
+    arguments = {"model": model, "loss_fn": MSELoss(), "optimizer": SGD(model.parameters(), lr=0.1),
+                 "x": x, "y": y, "epochs": 1, "progress": False}
     arguments.update(kwargs)
     if arguments.get("validation_data") == "val":
         arguments["validation_data"] = (x, y)
     with pytest.raises(ValueError, match=match):
-        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), **arguments)
+        fit(**arguments)
+    assert_same_state(weights(model), before)
 
 
-def test_min_delta_takes_any_real_number():
-    x, y = regression_data(8)
-    model = make_model()
-    history = fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, validation_data=(x, y),
-                  min_delta=np.float32(0.1), progress=False)
-    assert len(history) == 1
-
-
-def test_an_unwritable_checkpoint_folder_is_refused_before_training(tmp_path, monkeypatch):
-    def no_permission(**_kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(train.tempfile, "TemporaryFile", no_permission)
-    x, y = regression_data(8)
-    model = make_model()
-    before = weights(model)
-    with pytest.raises(ValueError, match="cannot write the checkpoint in .*Permission denied"):
-        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, checkpoint=tmp_path / "c.npz",
-            progress=False)
-    assert_same_weights(weights(model), before)  # refused before the first step
+@pytest.mark.parametrize("make, match", [
+    (lambda: EarlyStopping(0), "patience must be an integer >= 1 or None, got 0"),
+    (lambda: EarlyStopping(2.5), "patience must be an integer >= 1 or None"),
+    (lambda: EarlyStopping(2, min_delta=-0.1), "min_delta must be a number >= 0, got -0.1"),
+    (lambda: EarlyStopping(2, min_delta=float("nan")), "min_delta must be a number >= 0, got nan"),
+    (lambda: ModelCheckpoint(None), "path must be a file path and resume a bool"),
+    (lambda: ModelCheckpoint("c.npz", resume="yes"), "path must be a file path and resume a bool"),
+])
+def test_bad_callback_arguments(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
 
 
 def test_a_loss_that_is_not_one_number_is_fits_own_error():
@@ -570,12 +571,24 @@ def test_bad_arguments_for_evaluate_and_predict():
     model = make_model()
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         evaluate(model, MSELoss(), x, y, batch_size=0)
-    with pytest.raises(ValueError, match="same number of samples"):
+    with pytest.raises(ValueError, match="same, non-zero number of samples"):
         evaluate(model, MSELoss(), x, y[:3])
     with pytest.raises(ValueError, match="empty"):
         predict(model, x[:0])
 
 
-def test_module_does_not_import_numpy_directly():
-    source = pathlib.Path(train.__file__).read_text()
-    assert "import numpy" not in source
+def test_a_custom_callback_sees_the_run_and_can_stop_it():
+    class StopAtTwo(Callback):
+        def on_epoch_end(self, run, record):
+            run.history.stopped_early = record["epoch"] == 2
+
+    x, y = regression_data(8)
+    model = make_model()
+    history = fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=5, progress=False,
+                  callbacks=[StopAtTwo()])
+    assert len(history) == 2 and history.stopped_early
+
+
+def test_modules_do_not_import_numpy_directly():
+    for module in (train, callbacks):
+        assert "import numpy" not in pathlib.Path(module.__file__).read_text()

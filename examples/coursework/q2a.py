@@ -22,7 +22,7 @@ import argparse
 from pathlib import Path
 
 from scratchnet import backend, losses, optim
-from scratchnet.train import evaluate, fit, predict
+from scratchnet.train import EarlyStopping, evaluate, fit, predict
 
 from . import mnist_common
 from .cli import (
@@ -175,7 +175,8 @@ def train_and_judge(latent, linear, data, tsne_points, settings, out, show_progr
     with steps.step(f"train {label}"):
         history = fit(model, loss_fn, optimizer, x_train, x_train, epochs=settings["epochs"],
                       batch_size=settings["batch_size"], validation_data=(x_val, x_val),
-                      keep_best=True, progress=show_progress, desc=key, on_epoch_end=on_epoch_end)
+                      progress=key if show_progress else False,
+                      callbacks=[EarlyStopping(restore_best_weights=True)] + ([on_epoch_end] if on_epoch_end else []))
 
     with steps.step(f"evaluate {label}"):
         test_l1 = evaluate(model, loss_fn, x_test, x_test)
