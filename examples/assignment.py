@@ -27,8 +27,9 @@ import q1a_gd  # noqa: E402
 import q1b_adam  # noqa: E402
 import q2a_autoencoders  # noqa: E402
 import q2b_deblur  # noqa: E402
-from coursework.cli import Steps, prepare_output_dir  # noqa: E402
+from coursework.cli import Steps, add_common_options  # noqa: E402
 from coursework.report import Report, write_json  # noqa: E402
+from coursework.run_folder import open_run, run_script  # noqa: E402
 
 from scratchnet import backend  # noqa: E402
 
@@ -57,10 +58,7 @@ def build_parser():
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("question", choices=(*QUESTIONS, "all"), help="which question to run")
     parser.add_argument("--quick", action="store_true", help="few epochs on subsamples (minutes on 2 cores)")
-    parser.add_argument("--out", type=Path, default=Path("runs/assignment"), help="output directory")
-    parser.add_argument("--force", action="store_true", help="overwrite an output directory that has results")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars or step timings")
+    add_common_options(parser, "runs/assignment")
     return parser
 
 
@@ -73,13 +71,17 @@ def captured(main, argv):
     return result, buffer.getvalue()
 
 
-def command(script, argv):
-    """The shell command that runs ``examples/<script>`` with ``argv``, for the report."""
+def command(script, argv, written=None, shown=None):
+    """The shell command that runs ``examples/<script>`` with ``argv``, for the report; paths under the
+    folder ``written`` (the run's temporary folder) are shown under ``shown`` (where they end up)."""
+    if written is not None:
+        argv = [arg.replace(str(written), str(shown)) for arg in argv]
     return shlex.join(["python", f"examples/{script}", *argv])
 
 
-def q1_sections(out, run, report, metrics):
-    """Q1A, Q1B and the phase plot: each script's printed output and figures."""
+def q1_sections(out, run, report, metrics, final_out):
+    """Q1A, Q1B and the phase plot: each script's printed output and figures (``final_out``: where
+    ``out``'s files end up, for the commands the report shows)."""
     if "q1a" in run:
         argv = []
         result, text = captured(q1a_gd.main, argv)
@@ -107,14 +109,14 @@ def q1_sections(out, run, report, metrics):
         result, text = captured(q1_phase.main, argv)
         metrics["q1phase"] = {name: float(h) for name, h in result["marked"].items()}
         report.heading("Beyond the assignment: critical bump height against learning rate", 2)
-        report.paragraph(f"Command: {command('q1_phase.py', argv)}")
+        report.paragraph(f"Command: {command('q1_phase.py', argv, out, final_out)}")
         report.image(folder / "loss.png", "The bump loss and the two optimizers' paths")
         report.image(folder / "critical_height.png", "Largest bump each optimizer escapes, by learning rate")
         report.code(text)
 
 
 def q2_section(name, script, out, args, report, metrics):
-    argv = ["--out", str(out / name), "--force", "--seed", str(args.seed)]
+    argv = ["--out", str(out / name), "--seed", str(args.seed)]
     argv += ["--quick"] if args.quick else []
     argv += ["--quiet"] if args.quiet else []
     section_metrics, section_report = script.main(argv)
@@ -123,9 +125,17 @@ def q2_section(name, script, out, args, report, metrics):
 
 
 def main(argv=None):
+    """Run the questions the command line ``argv`` asks for; returns ``(metrics, report)``."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    out = prepare_output_dir(parser, args.out, args.force)  # refuses to overwrite before any work
+    with open_run(parser, args.out, args.force, script=Path(__file__).name) as out:  # checks --out first
+        metrics, report = run_questions(args, argv, out)
+    print(f"report: {(args.out / 'report.html').resolve()}  ({metrics['seconds']:.0f} s)")
+    return metrics, report
+
+
+def run_questions(args, argv, out):
+    """Every question asked for, each into a sub-folder of ``out``, and the combined report."""
     run = QUESTIONS if args.question == "all" else (args.question,)
     steps = Steps(quiet=args.quiet)
     started = time.perf_counter()
@@ -136,7 +146,7 @@ def main(argv=None):
     metrics = {"mode": "quick" if args.quick else "full", "backend": backend.name, "seed": args.seed}
 
     with steps.step("Q1: the bump"):
-        q1_sections(out, run, report, metrics)
+        q1_sections(out, run, report, metrics, args.out)
     if "q2a" in run:
         with steps.step("Q2A: MNIST autoencoders"):
             q2_section("q2a", q2a_autoencoders, out, args, report, metrics)
@@ -150,10 +160,9 @@ def main(argv=None):
     metrics["step_seconds"] = steps.times
     write_json(out / "metrics.json", metrics)
     report.write_markdown(out / "report.md")
-    path = report.write_html(out / "report.html")
-    print(f"report: {path.resolve()}  ({metrics['seconds']:.0f} s)")
+    report.write_html(out / "report.html")
     return metrics, report
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -32,20 +32,31 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from coursework import parallel, q2a
-from coursework.cli import Steps, prepare_output_dir, use_headless_matplotlib
+from coursework.cli import Steps, use_headless_matplotlib
 from coursework.clustering import cluster_scores
 from coursework.report import write_json
+from coursework.run_folder import open_run, run_script
 
 from scratchnet import backend
 from scratchnet.data import load_mnist
 
 
 def main(argv=None):
+    """Run Q2A with the command-line options ``argv``; returns ``(metrics, report)``."""
     started = time.perf_counter()
     parser = q2a.build_parser()
     args = parser.parse_args(argv)  # a bad option is a one-line error here, before any work
     settings = q2a.resolve_settings(args)
-    out = prepare_output_dir(parser, args.out, args.force)
+    with open_run(parser, args.out, args.force, script=Path(__file__).name) as out:
+        metrics, report = run(args, settings, out, started)
+    if not args.quiet:
+        print(f"wrote {args.out}: metrics.json, report.md, report.html and the figures, in {metrics['seconds']:.0f} s",
+              file=sys.stderr)
+    return metrics, report
+
+
+def run(args, settings, out, started):
+    """The run itself, every file written under ``out`` (the run folder's temporary folder)."""
     use_headless_matplotlib()
     steps = Steps(quiet=args.quiet)
     progress = not args.quiet
@@ -107,10 +118,8 @@ def main(argv=None):
     if not args.quiet:
         print(f"baseline: k-means on raw pixels: accuracy {raw_pixels['accuracy']:.1%}, NMI {raw_pixels['nmi']:.3f}, "
               f"ARI {raw_pixels['ari']:.3f}", file=sys.stderr)
-        print(f"wrote {out}/metrics.json, report.md, report.html and {len(list(out.glob('*.png')))} figures "
-              f"in {metrics['seconds']:.0f} s", file=sys.stderr)
     return metrics, report
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

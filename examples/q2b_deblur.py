@@ -36,9 +36,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from coursework import blur, q2b  # noqa: E402
-from coursework.cli import Steps, prepare_output_dir, use_headless_matplotlib  # noqa: E402
+from coursework.cli import Steps, use_headless_matplotlib  # noqa: E402
 from coursework.models import Autoencoder, digit_classifier, dis_net  # noqa: E402
 from coursework.report import write_json  # noqa: E402
+from coursework.run_folder import open_run, run_script  # noqa: E402
 
 from scratchnet import backend, losses, optim  # noqa: E402
 from scratchnet.data import load_mnist  # noqa: E402
@@ -138,11 +139,22 @@ def print_summary(metrics):
 
 
 def main(argv=None):
+    """Run Q2B with the command-line options ``argv``; returns ``(metrics, report)``."""
     started = time.perf_counter()
     parser = q2b.build_parser()
     args = parser.parse_args(argv)  # a bad option is a one-line error here, before any work
     settings = q2b.resolve_settings(args)
-    out = prepare_output_dir(parser, args.out, args.force)
+    with open_run(parser, args.out, args.force, script=Path(__file__).name) as out:
+        metrics, report = run(args, settings, out, started)
+    if not args.quiet:
+        print_summary(metrics)
+        print(f"wrote {args.out}: metrics.json, report.md, report.html and the figures, in {metrics['seconds']:.0f} s",
+              file=sys.stderr)
+    return metrics, report
+
+
+def run(args, settings, out, started):
+    """The run itself, every file written under ``out`` (the run folder's temporary folder)."""
     use_headless_matplotlib()
     steps = Steps(quiet=args.quiet)
     progress = not args.quiet
@@ -314,12 +326,8 @@ def main(argv=None):
     report = q2b.build_report(metrics, out)
     report.write_markdown(out / "report.md")
     report.write_html(out / "report.html")
-    if not args.quiet:
-        print_summary(metrics)
-        print(f"wrote {out}/metrics.json, report.md, report.html and {len(list(out.glob('*.png')))} figures "
-              f"in {metrics['seconds']:.0f} s", file=sys.stderr)
     return metrics, report
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

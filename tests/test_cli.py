@@ -1,69 +1,20 @@
-"""Tests for coursework.cli: what --out and --force may and may not do, and the option types."""
+"""Tests for coursework.cli: the option types and their ranges, and figures written all at once (what
+--out and --force may do: test_run_folder.py)."""
 
 import argparse
+import errno
 
 import pytest
-from coursework.cli import MAX_SEED, RUN_MARKER, add_common_options, non_negative_int, prepare_output_dir
-
-
-def prepare(out, force=False):
-    parser = argparse.ArgumentParser(prog="example")
-    add_common_options(parser, default_out=out)
-    return prepare_output_dir(parser, out, force)
-
-
-def refusal(capsys, out, force=False):
-    with pytest.raises(SystemExit) as info:
-        prepare(out, force)
-    assert info.value.code == 2
-    return capsys.readouterr().err
-
-
-def test_a_new_folder_is_created_and_marked(tmp_path):
-    out = prepare(tmp_path / "a" / "run")
-    assert out.is_dir() and [p.name for p in out.iterdir()] == [RUN_MARKER]
-
-
-def test_earlier_results_need_force_and_are_then_replaced(tmp_path, capsys):
-    out = prepare(tmp_path / "run")
-    (out / "loss.png").write_bytes(b"png")
-    assert "already has results; pass --force" in refusal(capsys, out)
-    assert (out / "loss.png").exists()
-    prepare(out, force=True)
-    assert [p.name for p in out.iterdir()] == [RUN_MARKER]
-
-
-def test_a_run_from_before_the_marker_is_recognised_by_its_metrics(tmp_path):
-    out = tmp_path / "old_run"
-    out.mkdir()
-    (out / "metrics.json").write_text("{}")
-    prepare(out, force=True)
-    assert [p.name for p in out.iterdir()] == [RUN_MARKER]
-
-
-def test_force_never_deletes_other_files(tmp_path, capsys):
-    thesis = tmp_path / "thesis"
-    thesis.mkdir()
-    (thesis / "chapter1.tex").write_text("years of work")
-    assert "not the results of an earlier run" in refusal(capsys, thesis, force=True)
-    assert (thesis / "chapter1.tex").read_text() == "years of work"
-
-
-def test_a_symlink_as_out_is_followed_but_never_removed_and_a_file_is_refused(tmp_path, capsys):
-    target = prepare(tmp_path / "real")
-    link = tmp_path / "link"
-    link.symlink_to(target, target_is_directory=True)
-    assert "is a symbolic link" in refusal(capsys, link, force=True)  # rmtree would refuse it
-    assert target.exists()
-    empty_target = tmp_path / "bigger_disk"
-    empty_target.mkdir()
-    empty_link = tmp_path / "runs"
-    empty_link.symlink_to(empty_target, target_is_directory=True)
-    assert prepare(empty_link) == empty_link  # a link to an empty folder is a fine --out
-    assert (empty_target / RUN_MARKER).exists()
-    a_file = tmp_path / "notes.txt"
-    a_file.write_text("x")
-    assert "exists and is not a directory" in refusal(capsys, a_file, force=True)
+from coursework.cli import (
+    MAX_SEED,
+    add_common_options,
+    float_in,
+    int_from,
+    learning_rate,
+    non_negative_int,
+    save_figure,
+    use_headless_matplotlib,
+)
 
 
 def test_non_negative_int_accepts_zero_and_refuses_negatives_and_fractions():
@@ -86,3 +37,41 @@ def test_seed_must_be_a_non_negative_integer_every_consumer_takes(tmp_path, caps
         assert info.value.code == 2
         err = capsys.readouterr().err
         assert "argument --seed" in err and message in err
+
+
+def test_ranged_types_accept_their_ends_and_refuse_what_lies_beyond():
+    images = int_from(1, 40_200, " (the training images)")
+    assert images("1") == 1 and images("40200") == 40_200
+    with pytest.raises(argparse.ArgumentTypeError, match=r"must be from 1 to 40,200 \(the training images\), got 40201"):
+        images("40201")
+    assert learning_rate("1") == 1.0 and learning_rate("1e-5") == 1e-5
+    for text in ("0", "1.5", "1e308", "inf", "nan"):
+        with pytest.raises(argparse.ArgumentTypeError, match=r"must be in \(0, 1\]"):
+            learning_rate(text)
+    weight = float_in(0, 100, low_included=True)
+    assert weight("0") == 0.0 and weight("100") == 100.0
+    with pytest.raises(argparse.ArgumentTypeError, match=r"must be in \[0, 100\]"):
+        weight("-0.5")
+
+
+def test_a_figure_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    plt = use_headless_matplotlib()
+    fig, axes = plt.subplots()
+    axes.plot([0, 1], [1, 0])
+    path = save_figure(fig, tmp_path / "loss.png")
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+    def full_disk(self, handle, **kwargs):
+        handle.write(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(type(fig), "savefig", full_disk)
+    fig, _ = plt.subplots()
+    with pytest.raises(OSError) as info:
+        save_figure(fig, tmp_path / "loss.png")
+    assert info.value.filename == str(tmp_path / "loss.png") and info.value.errno == errno.ENOSPC
+    assert path.read_bytes().startswith(b"\x89PNG") and len(path.read_bytes()) > 100  # the earlier figure
+    with pytest.raises(OSError):
+        save_figure(fig, tmp_path / "new.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png"]  # no 0-byte or half file, no temporary one
+    assert not plt.get_fignums()  # closed either way

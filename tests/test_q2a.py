@@ -264,7 +264,11 @@ def test_example_rejects_bad_options_before_any_work(tmp_path, monkeypatch, caps
     example = _load_example(monkeypatch, calls)
     for argv, message in ((["--latent", "3"], "invalid choice: 3"),
                           (["--tsne-points", "2"], "must be >= 3"),  # t-SNE would fail after the training
-                          (["--seed", "-1"], "must be >= 0")):
+                          (["--seed", "-1"], "must be >= 0"),
+                          (["--tsne-points", "10001"], "from 1 to 10,000 (MNIST's test images)"),
+                          (["--batch-size", "40201"], "from 1 to 40,200"), (["--lr", "1e308"], "must be in (0, 1]"),
+                          (["--epochs", "10001"], "from 1 to 10,000"), (["--n-init", "1001"], "from 1 to 1,000"),
+                          (["--jobs", "7"], "from 1 to 6")):
         with pytest.raises(SystemExit) as exit_info:
             example.main([*argv, "--out", str(tmp_path / "x")])
         assert exit_info.value.code == 2

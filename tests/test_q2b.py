@@ -374,8 +374,15 @@ def test_example_rejects_bad_options_before_any_work(tmp_path, monkeypatch, caps
                           (["--kernel", "57"], "at most 55"),  # NumPy's reflection cannot pad 28 pixels by 28
                           (["--sigma", "1e-200"], "at least 0.01"),  # 0/0 taps
                           (["--sweep-sigmas", "0.5,0.001"], "at least 0.01"), (["--seed", "-1"], "must be >= 0"),
-                          (["--latent", "3"], "invalid choice: 3"), (["--adv-lambda", "-1"], ">= 0"),
-                          (["--sweep-sigmas", "0.5,x"], "expected a number")):
+                          (["--latent", "3"], "invalid choice: 3"), (["--adv-lambda", "-1"], "must be in [0, 100]"),
+                          (["--sweep-sigmas", "0.5,x"], "expected a number"),
+                          # counts up to what MNIST has, not clamped without a word
+                          (["--n-train", "100000000"], "from 1 to 40,200 (the training images)"),
+                          (["--n-val", "19801"], "from 1 to 19,800"), (["--n-test", "10001"], "from 1 to 10,000"),
+                          (["--sweep-pairs", "40201"], "from 1 to 40,200"),
+                          (["--dis-batch-size", "80401"], "from 1 to 80,400"),
+                          (["--lr", "2"], "must be in (0, 1]"), (["--epochs", "10001"], "from 1 to 10,000"),
+                          (["--adv-epochs", "0"], "from 1 to 10,000"), (["--sigma", "1e308"], "at most 100")):
         with pytest.raises(SystemExit) as exit_info:
             example.main([*argv, "--out", str(tmp_path / "x")])
         assert exit_info.value.code == 2

@@ -1,15 +1,16 @@
-"""Command-line pieces every example shares: checking options before any work starts, preparing the
-output folder (never overwriting one without ``--force``), and timing steps."""
+"""Command-line pieces every example shares: option types that check a value's range before any work
+starts, the common options, timing steps, and saving figures (the output folder: ``run_folder``)."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from .report import writing
 
 
 def _number(text, kind, accept, requirement):
@@ -56,6 +57,28 @@ def non_negative_float(text):
     return _number(text, float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
 
 
+def int_from(low, high, what=""):
+    """argparse type: an integer from ``low`` to ``high``; ``what`` says where ``high`` comes from."""
+    def parse(text):
+        return _number(text, int, lambda v: low <= v <= high, f"from {low:,} to {high:,}{what}")
+    return parse
+
+
+def float_in(low, high, what="", low_included=False):
+    """argparse type: a number in (low, high] (or [low, high] with ``low_included``)."""
+    above = (lambda v: v >= low) if low_included else (lambda v: v > low)
+    interval = f"{'[' if low_included else '('}{low:g}, {high:g}]"
+    return lambda text: _number(text, float, lambda v: above(v) and v <= high, f"in {interval}{what}")
+
+
+#: the most epochs an option accepts (the full runs use at most 200)
+MAX_EPOCHS = 10_000
+#: argparse type of an epoch count
+epochs_int = int_from(1, MAX_EPOCHS)
+#: argparse type of a learning rate: more than 1 makes every optimizer here diverge
+learning_rate = float_in(0, 1)
+
+
 def unit_interval(text):
     """argparse type: a number in [0, 1) (an Adam beta, a momentum)."""
     return _number(text, float, lambda v: 0 <= v < 1, "in [0, 1)")
@@ -65,57 +88,21 @@ def add_common_options(parser, default_out):
     parser.add_argument("--out", type=Path, default=Path(default_out),
                         help="output directory (default: %(default)s)")
     parser.add_argument("--force", action="store_true",
-                        help="replace the output directory if it holds an earlier run's results (never other files)")
+                        help="replace the results of an earlier run of this script in --out (only the files "
+                             "that run wrote; other files there stay)")
     parser.add_argument("--seed", type=seed_int, default=0,
                         help=f"random seed, 0 to {MAX_SEED} (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or step timings")
 
 
-def add_jobs_option(parser, what="models"):
-    parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+def add_jobs_option(parser, most, what="models"):
+    """``--jobs N``, from 1 to ``most`` (the most jobs a run can have: more workers would have no job)."""
+    parser.add_argument("--jobs", type=int_from(1, most, f" (at most {most} {what} are trained)"), default=None,
+                        metavar="N",
                         help=f"train the {what} in N worker processes at once, each with one BLAS thread "
                              f"(default: one process per model on a CPU with 2 or more cores, which keeps "
                              f"every core busy; 1 on a GPU or one core); 1 trains them one after another "
                              f"in this process")
-
-
-# Written into every output folder: what lets --force tell earlier results from someone's own files.
-RUN_MARKER = ".scratchnet-run"
-
-
-def _is_earlier_run(out: Path) -> bool:
-    """Whether ``out`` holds a scratchnet run: it has the marker, or (written before the marker
-    existed) the ``metrics.json`` every example writes."""
-    return (out / RUN_MARKER).exists() or (out / "metrics.json").exists()
-
-
-def prepare_output_dir(parser, out: Path, force: bool) -> Path:
-    """Create ``out`` and mark it as a run folder (``RUN_MARKER``). Refuse, with a one-line error via
-    ``parser.error`` and before any work starts, if ``out`` holds files and ``--force`` was not
-    given; if ``--force`` would delete a folder that is not an earlier run (it deletes results, never
-    other files); or if ``out`` cannot be written."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        parser.error(f"--out {out} exists and is not a directory")
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            parser.error(f"--out {out} already has results; pass --force to overwrite them, or choose another --out")
-        if out.is_symlink():  # rmtree refuses links: replace what it points to, not the link itself
-            parser.error(f"--out {out} is a symbolic link; pass the folder it points to ({out.resolve()}) "
-                         f"to replace that folder's results")
-        if not _is_earlier_run(out):
-            parser.error(f"--out {out} holds files that are not the results of an earlier run (it has no "
-                         f"{RUN_MARKER} or metrics.json), so --force will not delete them; choose another --out")
-        try:
-            shutil.rmtree(out)
-        except OSError as error:
-            parser.error(f"--out {out}: cannot delete the earlier results: {error.strerror or error}")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / RUN_MARKER).write_text("The output of a scratchnet example: its --force replaces this folder.\n")
-    except OSError as error:
-        parser.error(f"--out {out} cannot be written: {error.strerror or error}")
-    return out
 
 
 class Steps:
@@ -150,9 +137,12 @@ def use_headless_matplotlib():
 
 
 def save_figure(fig, path):
-    """Write a matplotlib figure to ``path`` as PNG and close it (figures pile up in memory otherwise)."""
+    """Write a matplotlib figure to ``path`` as PNG all at once (``report.write_atomic``: never a
+    half-written file, even on a full disk) and close it (figures pile up in memory otherwise)."""
     plt = use_headless_matplotlib()
-    path = Path(path)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    try:
+        with writing(path, "wb") as handle:
+            fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return Path(path)

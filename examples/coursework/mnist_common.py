@@ -14,6 +14,11 @@ from scratchnet import backend
 np = backend.np
 
 TRAIN_FRACTION = 0.67  # the assignment's train_test_split(test_size=0.33): 40,200 / 19,800 of 60,000
+#: MNIST's images: 60,000 for training (split into train and validation), 10,000 for testing
+N_MNIST_TRAIN, N_MNIST_TEST = 60_000, 10_000
+#: the sizes of the split: what options that count images may ask for at most
+N_TRAIN = round(TRAIN_FRACTION * N_MNIST_TRAIN)
+N_VAL = N_MNIST_TRAIN - N_TRAIN
 
 
 def unit_float(images):

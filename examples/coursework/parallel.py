@@ -70,6 +70,21 @@ def _thread_limit_for_children(threads):
                 os.environ[name] = value
 
 
+@contextlib.contextmanager
+def _ctrl_c_held():
+    """Block SIGINT while worker processes start: they inherit the blocked signal, so a Ctrl-C at the
+    terminal (which reaches every process of its group) never interrupts a worker, even one still
+    importing; this process gets it as soon as the block ends, and stops the workers."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: the initializer's SIG_IGN alone
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 # ----- in the worker ------------------------------------------------------------------------------
 _messages = None  # the queue back to the parent, set when the worker starts
 
@@ -152,9 +167,9 @@ def run_jobs(fn, jobs_args, *, workers, labels=None, epochs=None, progress=True)
     listener = threading.Thread(target=_listen, args=(messages, shown), daemon=True)
     listener.start()
     pool = None
+    children_before = set(multiprocessing.active_children())
     try:
-        children_before = set(multiprocessing.active_children())
-        with _thread_limit_for_children(max(1, (os.cpu_count() or 1) // workers)):
+        with _thread_limit_for_children(max(1, (os.cpu_count() or 1) // workers)), _ctrl_c_held():
             pool = context.Pool(workers, initializer=_start_worker, initargs=(messages, backend.name))
         pool_processes = set(multiprocessing.active_children()) - children_before
         failed = threading.Event()
@@ -175,6 +190,9 @@ def run_jobs(fn, jobs_args, *, workers, labels=None, epochs=None, progress=True)
         if pool is not None:
             pool.terminate()  # stops jobs still running after a failure or Ctrl-C
             pool.join()
+        for child in set(multiprocessing.active_children()) - children_before:  # a pool that never finished starting
+            child.terminate()
+            child.join()
         messages.put(None)
         listener.join(timeout=5)
         shown.close()

@@ -26,16 +26,18 @@ from scratchnet.train import EarlyStopping, evaluate, fit, predict
 
 from . import mnist_common
 from .cli import (
+    MAX_EPOCHS,
     Steps,
     add_common_options,
     add_jobs_option,
-    positive_float,
-    positive_int,
+    epochs_int,
+    int_from,
+    learning_rate,
     save_figure,
     use_headless_matplotlib,
 )
 from .clustering import active_fraction, cluster_scores, dead_units, sklearn_threads
-from .mnist_common import pct
+from .mnist_common import N_MNIST_TEST, N_TRAIN, pct
 from .models import ENCODER_WIDTHS, Autoencoder
 from .report import Report
 
@@ -50,6 +52,8 @@ QUICK = {"epochs": 3, "n_train": 6000, "n_val": 2000, "n_test": 2000, "tsne_poin
 DEFAULT_TSNE_POINTS = 2000
 #: t-SNE needs perplexity < points; ``tsne_embedding`` uses a perplexity of at least 2, so at least 3 points
 MIN_TSNE_POINTS = 3
+#: the most k-means restarts an option accepts (each one is a full k-means run)
+MAX_N_INIT = 1000
 N_RECONSTRUCTIONS = 20
 PUBLISHED_RAW_PIXELS = "about 53% accuracy (k-means on raw MNIST pixels; DEC paper, Xie et al. 2016)"
 
@@ -71,8 +75,9 @@ ASSIGNMENT = {
 
 
 def tsne_points_count(text):
-    """argparse type: an integer >= ``MIN_TSNE_POINTS`` (t-SNE of fewer points would fail after the training)."""
-    value = positive_int(text)
+    """argparse type: an integer from ``MIN_TSNE_POINTS`` (t-SNE of fewer points would fail after the
+    training) to the 10,000 test images."""
+    value = int_from(1, N_MNIST_TEST, " (MNIST's test images)")(text)
     if value < MIN_TSNE_POINTS:
         raise argparse.ArgumentTypeError(f"must be >= {MIN_TSNE_POINTS} (t-SNE's perplexity, at least 2, must be "
                                          f"less than the number of points), got {value}")
@@ -96,19 +101,23 @@ def build_parser() -> argparse.ArgumentParser:
                         help="of the chosen sizes, these are also trained with a linear latent, beside the ReLU "
                              "ones; give the option with no sizes to skip them "
                              f"(default: {' '.join(map(str, DEFAULT_EXTRA_LINEAR))})")
-    parser.add_argument("--epochs", type=positive_int, default=None,
-                        help=f"training epochs (default: {DEFAULT_EPOCHS}; {QUICK['epochs']} with --quick)")
-    parser.add_argument("--batch-size", type=positive_int, default=256, help="batch size (default: %(default)s)")
-    parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default: %(default)s)")
-    parser.add_argument("--n-init", type=positive_int, default=10,
-                        help="k-means restarts; the best of them is kept (default: %(default)s)")
+    parser.add_argument("--epochs", type=epochs_int, default=None,
+                        help=f"training epochs, 1 to {MAX_EPOCHS:,} (default: {DEFAULT_EPOCHS}; {QUICK['epochs']} "
+                             f"with --quick)")
+    parser.add_argument("--batch-size", type=int_from(1, N_TRAIN, " (the training images)"), default=256,
+                        help=f"batch size, 1 to {N_TRAIN:,} (default: %(default)s)")
+    parser.add_argument("--lr", type=learning_rate, default=1e-3,
+                        help="Adam learning rate, in (0, 1] (default: %(default)s)")
+    parser.add_argument("--n-init", type=int_from(1, MAX_N_INIT), default=10,
+                        help=f"k-means restarts, 1 to {MAX_N_INIT}; the best of them is kept (default: %(default)s)")
     parser.add_argument("--tsne-points", type=tsne_points_count, default=None,
-                        help=f"test points in each t-SNE plot, a seeded subsample (default: {DEFAULT_TSNE_POINTS}; "
+                        help=f"test points in each t-SNE plot, a seeded subsample, {MIN_TSNE_POINTS} to "
+                             f"{N_MNIST_TEST:,} (default: {DEFAULT_TSNE_POINTS}; "
                              f"{QUICK['tsne_points']} with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help=f"a smoke run: {QUICK['epochs']} epochs on {QUICK['n_train']:,} train / "
                              f"{QUICK['n_val']:,} validation / {QUICK['n_test']:,} test images (about a minute)")
-    add_jobs_option(parser)
+    add_jobs_option(parser, most=2 * len(LATENT_CHOICES))  # each size with a ReLU and a linear latent
     add_common_options(parser, "runs/q2a")
     return parser
 

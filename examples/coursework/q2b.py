@@ -30,13 +30,16 @@ from scratchnet.tensor import Tensor, is_grad_enabled
 from . import blur, mnist_common
 from .cli import (
     add_common_options,
-    non_negative_float,
+    epochs_int,
+    float_in,
+    int_from,
+    learning_rate,
     positive_float,
     positive_int,
     save_figure,
     use_headless_matplotlib,
 )
-from .mnist_common import pct
+from .mnist_common import N_MNIST_TEST, N_TRAIN, N_VAL, pct
 from .models import LATENT_SIZES, assignment_dis_net_head
 from .report import Report
 
@@ -60,6 +63,10 @@ QUICK = {
     "sweep_pairs": 1000, "sweep_epochs": 1, "sweep_sigmas": (0.5, 4.0),
 }
 DEFAULT_ADV_LAMBDA = 0.05
+#: the largest --adv-lambda: the adversarial term then outweighs the L1 term a hundred times and more
+MAX_ADV_LAMBDA = 100.0
+#: the largest blur sigma: beyond it even the widest kernel (55 taps) is flat to within 4%
+MAX_SIGMA = 100.0
 
 #: The PyTorch reference run (50 epochs each, ReLU latent), test set: the targets shown beside ours.
 REFERENCE = [
@@ -90,11 +97,15 @@ def kernel_size(text):
 
 
 def blur_sigma(text):
-    """argparse type: a finite blur sigma >= ``blur.MIN_SIGMA`` (a smaller one blurs no differently)."""
+    """argparse type: a blur sigma from ``blur.MIN_SIGMA`` (a smaller one blurs no differently) to
+    ``MAX_SIGMA`` (a larger one no differently either)."""
     value = positive_float(text)
     if value < blur.MIN_SIGMA:
         raise argparse.ArgumentTypeError(f"must be at least {blur.MIN_SIGMA} (below it the kernel is already "
                                          f"1 at the centre and 0 elsewhere: no blur), got {text}")
+    if value > MAX_SIGMA:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SIGMA:g} (above it every kernel is already flat: "
+                                         f"a box blur), got {text}")
     return value
 
 
@@ -113,6 +124,11 @@ def _quick_help(name, unit=""):
     return f"(default: {show(full)}{unit}; --quick: {show(quick)}{unit})"
 
 
+#: argparse types of counts bounded by the training images (40,200), and by the detection set (twice that)
+TRAIN_IMAGES = int_from(1, N_TRAIN, " (the training images)")
+DETECTION_BATCH = int_from(1, 2 * N_TRAIN, " (the clear and blurred training images)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="q2b_deblur.py",
@@ -129,22 +145,22 @@ def build_parser() -> argparse.ArgumentParser:
                             help=f"Gaussian kernel size, odd, at most {MAX_KERNEL} (default: %(default)s)")
 
     dis = parser.add_argument_group("dis_net (blurred = 1, clear = 0)")
-    dis.add_argument("--dis-epochs", type=positive_int, default=None, help="epochs " + _quick_help("dis_epochs"))
-    dis.add_argument("--dis-batch-size", type=positive_int, default=256,
+    dis.add_argument("--dis-epochs", type=epochs_int, default=None, help="epochs " + _quick_help("dis_epochs"))
+    dis.add_argument("--dis-batch-size", type=DETECTION_BATCH, default=256,
                      help="batch size (default: %(default)s; the assignment used 32)")
     dis.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True,
                      help="sweep the blur sigma and plot dis_net's and the baseline's test accuracy against it "
                           "(default: on)")
     dis.add_argument("--sweep-sigmas", type=sigma_list, default=None, metavar="S1,S2,...",
                      help="sigmas of the sweep " + _quick_help("sweep_sigmas"))
-    dis.add_argument("--sweep-pairs", type=positive_int, default=None,
+    dis.add_argument("--sweep-pairs", type=TRAIN_IMAGES, default=None,
                      help="clear/blurred training pairs for each sweep CNN " + _quick_help("sweep_pairs"))
-    dis.add_argument("--sweep-epochs", type=positive_int, default=None,
+    dis.add_argument("--sweep-epochs", type=epochs_int, default=None,
                      help="epochs of each sweep CNN " + _quick_help("sweep_epochs"))
 
     clf = parser.add_argument_group("digit classifier (judges whether the digit survives)")
-    clf.add_argument("--clf-epochs", type=positive_int, default=None, help="epochs " + _quick_help("clf_epochs"))
-    clf.add_argument("--clf-batch-size", type=positive_int, default=128, help="batch size (default: %(default)s)")
+    clf.add_argument("--clf-epochs", type=epochs_int, default=None, help="epochs " + _quick_help("clf_epochs"))
+    clf.add_argument("--clf-batch-size", type=TRAIN_IMAGES, default=128, help="batch size (default: %(default)s)")
 
     ae = parser.add_argument_group("deblurring autoencoders (blurred in, clear out, L1 loss, Adam)")
     ae.add_argument("--latent", type=int, nargs="+", choices=LATENT_SIZES, default=list(LATENT_SIZES), metavar="N",
@@ -152,22 +168,22 @@ def build_parser() -> argparse.ArgumentParser:
                          f"(default: {' '.join(map(str, LATENT_SIZES))})")
     ae.add_argument("--linear-latent", action="store_true",
                     help="no ReLU on the latent layer (default: ReLU, as in the assignment)")
-    ae.add_argument("--epochs", type=positive_int, default=None,
+    ae.add_argument("--epochs", type=epochs_int, default=None,
                     help="epochs " + _quick_help("epochs") + "; the assignment: 50 for latent 2, 200 for the others")
-    ae.add_argument("--batch-size", type=positive_int, default=256, help="batch size (default: %(default)s)")
-    ae.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default: %(default)s)")
-    ae.add_argument("--adv-lambda", type=non_negative_float, default=DEFAULT_ADV_LAMBDA,
+    ae.add_argument("--batch-size", type=TRAIN_IMAGES, default=256, help="batch size (default: %(default)s)")
+    ae.add_argument("--lr", type=learning_rate, default=1e-3, help="Adam learning rate, in (0, 1] (default: %(default)s)")
+    ae.add_argument("--adv-lambda", type=float_in(0, MAX_ADV_LAMBDA, low_included=True), default=DEFAULT_ADV_LAMBDA,
                     help="also fine-tune each autoencoder with L1 + lambda * BCE(frozen dis_net(output), clear) "
-                         "and compare; 0 turns it off (default: %(default)s)")
-    ae.add_argument("--adv-epochs", type=positive_int, default=None,
+                         f"and compare; 0 turns it off, at most {MAX_ADV_LAMBDA:g} (default: %(default)s)")
+    ae.add_argument("--adv-epochs", type=epochs_int, default=None,
                     help="epochs of that fine-tuning, from the L1-trained weights " + _quick_help("adv_epochs"))
 
     data = parser.add_argument_group("data")
-    data.add_argument("--n-train", type=positive_int, default=None,
+    data.add_argument("--n-train", type=TRAIN_IMAGES, default=None,
                       help="training images (of the 40,200 of the 67/33 split) " + _quick_help("n_train"))
-    data.add_argument("--n-val", type=positive_int, default=None,
+    data.add_argument("--n-val", type=int_from(1, N_VAL, " (the validation images)"), default=None,
                       help="validation images (of the 19,800) " + _quick_help("n_val"))
-    data.add_argument("--n-test", type=positive_int, default=None,
+    data.add_argument("--n-test", type=int_from(1, N_MNIST_TEST, " (MNIST's test images)"), default=None,
                       help="test images (of the 10,000) " + _quick_help("n_test"))
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: small subsets, 1-2 epochs, a 2-point sweep (1-2 minutes on 2 cores)")

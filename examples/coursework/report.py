@@ -5,6 +5,7 @@ embedded as base64), and the numbers as ``metrics.json``. Files are written atom
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import json
 import math
@@ -14,10 +15,23 @@ from pathlib import Path
 from scratchnet.files import atomic_write
 
 
+@contextlib.contextmanager
+def writing(path, mode="w"):
+    """``scratchnet.files.atomic_write(path, mode)``: ``path`` is written all at once or not at all. An
+    ``OSError`` that names no file (a full disk) is raised again naming ``path``."""
+    try:
+        with atomic_write(path, mode) as handle:
+            yield handle
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from error
+
+
 def write_atomic(path, data: bytes | str) -> Path:
-    """Write ``data`` (bytes or text) to ``path`` all at once (``scratchnet.files.atomic_write``), so a
-    reader never sees a half-written file."""
-    with atomic_write(path, "wb" if isinstance(data, bytes) else "w") as handle:
+    """Write ``data`` (bytes or text) to ``path`` all at once (``writing``), so a reader never sees a
+    half-written file."""
+    with writing(path, "wb" if isinstance(data, bytes) else "w") as handle:
         handle.write(data)
     return Path(path)
 
