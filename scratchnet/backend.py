@@ -10,12 +10,15 @@ Every other module reaches arrays through here:
 - ``backend.manual_seed(n)`` / ``host_rng()`` / ``device_rng()``: the seeded random streams.
 - ``backend.use("numpy" | "cupy")``: switch in code (tests do this).
 
+On Linux with glibc, importing this module also tells malloc to keep freed memory (``_keep_freed_memory``).
+
 The environment variable ``SCRATCHNET_BACKEND`` is read once, at import. Modules must look up
 ``backend.xp`` when they run (never ``from scratchnet.backend import xp``) so that ``use`` takes effect.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 
@@ -120,6 +123,21 @@ def device_rng():
     if _device_rng is None:
         _device_rng = xp.random.default_rng(int(_host_rng.integers(2**31)))
     return _device_rng
+
+
+def _keep_freed_memory():
+    """Make glibc's malloc reuse freed memory instead of returning it to the kernel (big arrays are
+    otherwise mmap-ed and unmapped each time), so the arrays of each training step cost no fresh page
+    faults. M_MMAP_THRESHOLD (-3): 1 GiB; M_TRIM_THRESHOLD (-1): never trim. Skipped off glibc."""
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # macOS, Windows, musl: their allocators are left alone
+        return
+    mallopt(-3, 2**30)
+    mallopt(-1, -1)
+
+
+_keep_freed_memory()
 
 
 def _report_backend_error(exc_type, exc, tb, _previous=sys.excepthook):

@@ -5,99 +5,64 @@ from .checks import is_real
 from .tensor import Tensor
 
 
-def relu(x):
-    return ops.ReLU.apply(x)
-
-
-def sigmoid(x):
-    return ops.Sigmoid.apply(x)
-
-
-def tanh(x):
-    return ops.Tanh.apply(x)
-
-
-def softmax(x, axis=-1):
-    return ops.Softmax.apply(x, axis=axis)
-
-
-def log_softmax(x, axis=-1):
-    return ops.LogSoftmax.apply(x, axis=axis)
-
-
-def exp(x):
-    return ops.Exp.apply(x)
-
-
-def log(x):
-    return ops.Log.apply(x)
-
-
-def abs(x):  # noqa: A001  (mirrors numpy.abs)
-    return ops.Abs.apply(x)
-
-
-def clip(x, low=None, high=None):
-    return ops.Clip.apply(x, low=low, high=high)
-
-
-def maximum(a, b):
-    return ops.Maximum.apply(a, b)
-
-
-def minimum(a, b):
-    return ops.Minimum.apply(a, b)
+def relu(x): return ops.ReLU.apply(x)
+def sigmoid(x): return ops.Sigmoid.apply(x)
+def tanh(x): return ops.Tanh.apply(x)
+def softmax(x, axis=-1): return ops.Softmax.apply(x, axis=axis)
+def log_softmax(x, axis=-1): return ops.LogSoftmax.apply(x, axis=axis)
+def exp(x): return ops.Exp.apply(x)
+def log(x): return ops.Log.apply(x)
+def abs(x): return ops.Abs.apply(x)  # noqa: A001  (mirrors numpy.abs)
+def clip(x, low=None, high=None): return ops.Clip.apply(x, low=low, high=high)
+def matmul(a, b): return ops.MatMul.apply(a, b)
+def flatten(x, start_dim=1): return x.flatten(start_dim)
 
 
 def where(condition, a, b):
     """``a`` where ``condition`` (a boolean array or Tensor, no gradient) holds, else ``b``."""
-    condition = backend.xp.asarray(condition.data if isinstance(condition, Tensor) else condition)  # host -> device
-    return ops.Where.apply(a, b, condition=condition)
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    return ops.Where.apply(a, b, condition=backend.xp.asarray(condition, dtype=bool))  # host -> device
 
 
-def matmul(a, b):
-    return ops.MatMul.apply(a, b)
+def maximum(a, b):
+    """max(a, b) elementwise; on a tie the gradient goes to ``a``."""
+    return where(_data(a) >= _data(b), a, b)
 
 
-LINEAR_ACTIVATIONS = ops.Linear.ACTIVATIONS  #: what ``linear`` and ``nn.Dense`` accept as ``activation``
+def minimum(a, b):
+    """min(a, b) elementwise; on a tie the gradient goes to ``a``."""
+    return where(_data(a) <= _data(b), a, b)
 
 
-def linear(x, weight, bias, activation=None):
-    """act(x (N, in) @ weight (in, out) + bias (out,)) -> (N, out), as one fused op; ``activation``
-    None, ``"relu"`` or ``"sigmoid"``. See ops/matmul.py."""
-    x_shape, w_shape, b_shape = _shape(x), _shape(weight), _shape(bias)
-    if len(w_shape) != 2 or len(x_shape) != 2 or x_shape[1] != w_shape[0] or b_shape != w_shape[1:]:
-        raise ValueError(f"linear expects x (N, in), weight (in, out) and bias (out,), got x {x_shape}, "
-                         f"weight {w_shape} and bias {b_shape}")
-    return ops.Linear.apply(x, weight, bias, activation=activation)
+def _data(x):
+    return x.data if isinstance(x, Tensor) else backend.xp.asarray(x)
 
 
-def _shape(x):
-    return x.shape if hasattr(x, "shape") else backend.np.shape(x)  # a Tensor or array, or a list
+def linear(x, weight, bias=None):
+    """x (N, in) @ weight (in, out) + bias (out,) -> (N, out); ``bias`` may be None."""
+    x_shape, w_shape, b_shape = (t.shape if hasattr(t, "shape") else backend.np.shape(t) for t in (x, weight, bias))
+    if len(x_shape) != 2 or len(w_shape) != 2 or x_shape[1] != w_shape[0] or bias is not None and b_shape != w_shape[1:]:
+        raise ValueError(f"linear expects x (N, in), weight (in, out) and bias (out,) or None, got x {x_shape}, "
+                         f"weight {w_shape} and bias {None if bias is None else b_shape}")
+    return x @ weight if bias is None else x @ weight + bias
 
 
-def conv2d(x, weight, bias, stride=1, padding=0):
-    """x (N, C, H, W), weight (F, C, kh, kw), bias (F,) -> (N, F, Ho, Wo); stride >= 1, padding >= 0.
-    See ops/conv.py."""
-    return ops.Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """x (N, C, H, W), weight (F, C, kh, kw), bias (F,) or None -> (N, F, Ho, Wo). See ops/conv.py."""
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return ops.Conv2d.apply(*inputs, stride=stride, padding=padding)
 
 
 def max_pool2d(x, kernel_size=2, stride=None):
-    """x (N, C, H, W) -> (N, C, Ho, Wo), max over kernel_size windows. See ops/pool.py."""
+    """x (N, C, H, W) -> (N, C, Ho, Wo), the max of each kernel_size window. See ops/pool.py."""
     return ops.MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride)
 
 
 def dropout(x, p=0.5, training=True):
-    """Inverted dropout; the identity when not training or when p == 0."""
+    """Inverted dropout (see ops/dropout.py); the identity when not training or when p == 0."""
     if not (is_real(p) and 0.0 <= p < 1.0):
         raise ValueError(f"dropout probability must be a number in [0, 1), got {p!r}")
-    if not training or p == 0.0:
-        return x
-    return ops.Dropout.apply(x, p=p)
-
-
-def flatten(x, start_dim=1):
-    return x.flatten(start_dim)
+    return ops.Dropout.apply(x, p=p) if training and p > 0 else x
 
 
 def binary_cross_entropy_with_logits(logits, target):
@@ -118,13 +83,9 @@ def _cross_entropy(logits, labels, caller):
     if logits.ndim != 2:
         raise ValueError(f"{caller}: logits must be (batch, classes), got shape {logits.shape}")
     if labels.shape != (logits.shape[0],) or labels.dtype.kind not in "iu":
-        hint = ("; make the labels an integer array, e.g. Tensor(labels, dtype=np.int64) or a NumPy int array"
-                if labels.dtype.kind not in "iu" else "")
-        raise ValueError(f"{caller}: labels must be integers of shape ({logits.shape[0]},), "
-                         f"got {labels.dtype} of shape {labels.shape}{hint}")
-    if labels.size:
-        low, high = int(labels.min()), int(labels.max())  # one read each (a device sync on CuPy)
-        if low < 0 or high >= logits.shape[1]:
-            raise ValueError(f"{caller}: labels must lie in [0, {logits.shape[1]}), "
-                             f"got values from {low} to {high}")
+        raise ValueError(f"{caller}: labels must be integers of shape ({logits.shape[0]},), got {labels.dtype} "
+                         f"of shape {labels.shape} (e.g. a NumPy int array)")
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[1]):
+        raise ValueError(f"{caller}: labels must lie in [0, {logits.shape[1]}), "
+                         f"got values from {int(labels.min())} to {int(labels.max())}")
     return ops.CrossEntropy.apply(logits, labels=labels)

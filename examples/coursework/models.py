@@ -23,11 +23,16 @@ LATENT_SIZES = tuple(ENCODER_WIDTHS)
 
 
 def _dense_stack(widths, last_activation):
-    """Dense layers through ``widths``, ReLU on all but the last, ``last_activation`` ("relu",
-    "sigmoid" or None) on the last: Keras' ``Dense(n, activation=...)``, the assignment's own form."""
-    pairs = list(pairwise(widths))
-    return nn.Sequential(*[nn.Dense(n_in, n_out, activation="relu" if i < len(pairs) - 1 else last_activation)
-                           for i, (n_in, n_out) in enumerate(pairs)])
+    """Dense layers through ``widths``, each followed by ReLU except the last, which is followed by
+    ``last_activation`` (a layer, or None for none): the PyTorch twin's Linear, ReLU, ... form."""
+    layers = []
+    for i, (n_in, n_out) in enumerate(pairwise(widths)):
+        layers.append(nn.Dense(n_in, n_out))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU())
+        elif last_activation is not None:
+            layers.append(last_activation)
+    return nn.Sequential(*layers)
 
 
 class Autoencoder(nn.Module):
@@ -44,8 +49,8 @@ class Autoencoder(nn.Module):
             raise ValueError(f"Autoencoder: latent must be one of {LATENT_SIZES}, got {latent!r}")
         widths = ENCODER_WIDTHS[latent]
         self.latent, self.linear_latent = latent, linear_latent
-        self.encoder = _dense_stack(widths, None if linear_latent else "relu")
-        self.decoder = _dense_stack(widths[::-1], "sigmoid")
+        self.encoder = _dense_stack(widths, None if linear_latent else nn.ReLU())
+        self.decoder = _dense_stack(widths[::-1], nn.Sigmoid())
 
     def forward(self, x):
         return self.decoder(self.encoder(x))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .. import functional as F
-from .. import ops
 from ..checks import check_integer, is_real
 from ..tensor import Tensor
 from . import init
@@ -19,21 +18,22 @@ def _shape_error(layer, got, expected):
 
 
 class Dense(Module):
-    """Fully connected: y = act(x W + b).  x (N, in_features) -> y (N, out_features).
+    """Fully connected: y = x W + b.  x (N, in_features) -> y (N, out_features).
 
     weight (in_features, out_features), Glorot-uniform; bias (out_features,), zeros. ``activation``
-    is None (y = x W + b), ``"relu"`` or ``"sigmoid"``, as Keras' ``Dense(units, activation=...)``:
-    ``Dense(784, 256, activation="relu")`` computes what ``Dense(784, 256)`` followed by ``ReLU()``
-    does, bit for bit, in one fused op (see ops/matmul.py: it is faster).
+    (None, ``"relu"`` or ``"sigmoid"``) applies that function to y, as Keras' ``Dense(units,
+    activation=...)``: ``Dense(784, 256, activation="relu")`` is ``Dense(784, 256)`` then ``ReLU()``.
     """
+
+    ACTIVATIONS = (None, "relu", "sigmoid")
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str | None = None):
         super().__init__()
-        in_features = check_integer("Dense", "in_features", in_features, 1)
-        out_features = check_integer("Dense", "out_features", out_features, 1)
-        if activation not in F.LINEAR_ACTIVATIONS:
+        self.in_features = check_integer("Dense", "in_features", in_features, 1)
+        self.out_features = check_integer("Dense", "out_features", out_features, 1)
+        if activation not in self.ACTIVATIONS:
             raise ValueError(f"Dense: activation must be None, 'relu' or 'sigmoid', got {activation!r}")
-        self.in_features, self.out_features, self.activation = in_features, out_features, activation
+        self.activation = activation
         self.weight = Parameter(init.glorot_uniform((in_features, out_features), in_features, out_features))
         self.bias = Parameter(init.zeros((out_features,))) if bias else None
 
@@ -41,9 +41,7 @@ class Dense(Module):
         x = _as_tensor(x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise _shape_error(repr(self), x.shape, f"(batch, {self.in_features})")
-        if self.bias is not None:  # x is checked above and the weights fit: F.linear's checks are not needed
-            return ops.Linear.apply(x, self.weight, self.bias, activation=self.activation)
-        y = x @ self.weight
+        y = F.linear(x, self.weight, self.bias)
         return y if self.activation is None else getattr(F, self.activation)(y)
 
     def extra_repr(self):

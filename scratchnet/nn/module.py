@@ -8,6 +8,7 @@ Assigning a ``Parameter`` or a ``Module`` as an attribute registers it, so ``par
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 
 from .. import backend
 from ..tensor import Tensor
@@ -104,6 +105,9 @@ class Module:
 
     def load_state_dict(self, state):
         """Copy values from ``state`` into the parameters, in place; names and shapes must match."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict expects a dict of parameter name -> array (as state_dict() "
+                            f"returns), got {type(state).__name__}")
         params = dict(self.named_parameters())
         missing, unexpected = sorted(set(params) - set(state)), sorted(set(state) - set(params))
         if missing or unexpected:

@@ -38,16 +38,14 @@ class Mul(Function):
 
 
 class Div(Function):
-    """a / b.  d/da = 1/b, d/db = -a/b^2 = -out/b."""
+    """a / b.  d/da = 1/b, d/db = -a/b^2."""
 
     def forward(self, a, b):
-        self.b = b
-        self.out = a / b
-        return self.out
+        self.a, self.b = a, b
+        return a / b
 
     def backward(self, grad):
-        grad_a = grad / self.b
-        return grad_a, -grad_a * self.out
+        return grad / self.b, -grad * self.a / (self.b * self.b)
 
 
 class Neg(Function):
@@ -61,20 +59,17 @@ class Neg(Function):
 
 
 class PowScalar(Function):
-    """a ** p for a Python number p.  d/da = p * a^(p-1)."""
+    """a ** p for a Python number p.  d/da = p a^(p-1) (0 for p = 0: a^0 is a constant)."""
 
     def __init__(self, exponent):
-        self.exponent = exponent
+        self.p = exponent
 
     def forward(self, a):
         self.a = a
-        return a**self.exponent
+        return a**self.p
 
     def backward(self, grad):
-        p = self.exponent
-        if p == 0:  # a**0 is constant; p * a**(p-1) would be 0 * inf = nan at a = 0
-            return grad * 0
-        return grad * (p * self.a ** (p - 1))
+        return grad * (self.p * self.a ** (self.p - 1)) if self.p != 0 else grad * 0
 
 
 class Exp(Function):
@@ -110,46 +105,21 @@ class Abs(Function):
         return grad * backend.xp.sign(self.a)
 
 
-class Maximum(Function):
-    """max(a, b) elementwise. The gradient goes to the larger input; on a tie, to ``a``."""
-
-    def forward(self, a, b):
-        self.a_wins = a >= b
-        return backend.xp.maximum(a, b)
-
-    def backward(self, grad):
-        xp = backend.xp
-        return xp.where(self.a_wins, grad, 0), xp.where(self.a_wins, 0, grad)
-
-
-class Minimum(Function):
-    """min(a, b) elementwise. The gradient goes to the smaller input; on a tie, to ``a``."""
-
-    def forward(self, a, b):
-        self.a_wins = a <= b
-        return backend.xp.minimum(a, b)
-
-    def backward(self, grad):
-        xp = backend.xp
-        return xp.where(self.a_wins, grad, 0), xp.where(self.a_wins, 0, grad)
-
-
 class Where(Function):
-    """where(condition, a, b): ``a`` where the (constant, boolean) condition holds, else ``b``."""
+    """where(c, a, b): a where the constant boolean array c holds, else b.  d/da = c, d/db = not c."""
 
     def __init__(self, condition):
-        self.condition = condition
+        self.c = condition
 
     def forward(self, a, b):
-        return backend.xp.where(self.condition, a, b)
+        return backend.xp.where(self.c, a, b)
 
     def backward(self, grad):
-        xp = backend.xp
-        return xp.where(self.condition, grad, 0), xp.where(self.condition, 0, grad)
+        return grad * self.c, grad * ~self.c
 
 
 class Clip(Function):
-    """clip(a, low, high). d/da = 1 inside [low, high], 0 outside (either bound may be None)."""
+    """clip(a, low, high) (either bound may be None).  d/da = 1 inside [low, high], 0 outside."""
 
     def __init__(self, low=None, high=None):
         if low is None and high is None:
@@ -159,14 +129,9 @@ class Clip(Function):
         self.low, self.high = low, high
 
     def forward(self, a):
-        xp = backend.xp
-        inside = xp.ones(a.shape, dtype=bool)
-        if self.low is not None:
-            inside &= a >= self.low
-        if self.high is not None:
-            inside &= a <= self.high
-        self.inside = inside
-        return xp.clip(a, self.low, self.high)
+        out = backend.xp.clip(a, self.low, self.high)
+        self.inside = out == a
+        return out
 
     def backward(self, grad):
         return grad * self.inside

@@ -1,4 +1,7 @@
-"""Reductions: sum, mean and max over an axis (or all axes)."""
+"""Reductions: sum, mean and max over some axes (or all). Each backward puts the reduced axes back
+(as size 1) and broadcasts the gradient to the input's shape."""
+
+import math
 
 from .. import backend
 from ..checks import is_integer
@@ -6,62 +9,56 @@ from ..tensor import Function
 
 
 def normalize_axis(axis, ndim):
-    """``axis`` as a tuple of non-negative ints (None means every axis); a clear error when out of range."""
-    if axis is None:
-        return tuple(range(ndim))
-    try:
-        axes = (axis,) if is_integer(axis) else tuple(axis)
-    except TypeError:  # neither an integer nor a sequence of them, e.g. 1.5
-        raise ValueError(f"axis must be an integer, a tuple of integers or None, got {axis!r}") from None
+    """``axis`` (an int, a tuple of ints or None for all) as a sorted tuple of axes in [0, ndim).
+
+    A 0-d array accepts axis 0 and -1 and has no axes to reduce, as in PyTorch.
+    """
+    axes = tuple(range(ndim)) if axis is None else (axis,) if is_integer(axis) else axis
+    if not isinstance(axes, tuple | list) or not all(is_integer(a) for a in axes):
+        raise ValueError(f"axis must be an integer, a tuple of integers or None, got {axis!r}")
     for a in axes:
-        if not is_integer(a):
-            raise ValueError(f"an axis must be an integer, got {a!r}")
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for an array with {ndim} dimensions")
-    return tuple(sorted(int(a) % max(ndim, 1) for a in axes))
+    return tuple(sorted(int(a) % ndim for a in axes)) if ndim else ()
 
 
-def _expand_like(grad, axes, shape):
-    """Put back the reduced axes (as size 1) so ``grad`` broadcasts against the input."""
-    for a in axes:
-        grad = backend.xp.expand_dims(grad, a)
+def _unreduce(grad, axes, keepdims, shape):
+    """The gradient of a reduction, (shape without ``axes``) -> ``shape``: every reduced element
+    receives its output's gradient."""
+    if not keepdims:
+        grad = backend.xp.expand_dims(grad, axes)
     return backend.xp.broadcast_to(grad, shape)
 
 
 class Sum(Function):
-    """sum(a, axis). Every input element contributes once: d/da = 1, broadcast back."""
+    """sum(a, axes).  d/da = 1 for every element: the output's gradient, broadcast back."""
 
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, a):
-        self.shape = a.shape
-        self.axes = normalize_axis(self.axis, a.ndim)
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)
         return a.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, grad):
-        if not self.keepdims:
-            return _expand_like(grad, self.axes, self.shape)
-        return backend.xp.broadcast_to(grad, self.shape)
+        return _unreduce(grad, self.axes, self.keepdims, self.shape)
 
 
 class Mean(Sum):
-    """mean(a, axis) = sum(a, axis) / n, where n is the number of elements reduced."""
+    """mean(a, axes) = sum(a, axes) / n, n the number of elements reduced.  d/da = 1/n."""
 
     def forward(self, a):
-        out = super().forward(a)
-        self.count = 1
-        for ax in self.axes:
-            self.count *= a.shape[ax]
-        return out / a.dtype.type(self.count)
+        total = super().forward(a)
+        self.n = a.dtype.type(math.prod(a.shape[i] for i in self.axes))
+        return total / self.n
 
     def backward(self, grad):
-        return super().backward(grad / grad.dtype.type(self.count))
+        return super().backward(grad / self.n)
 
 
 class Max(Function):
-    """max(a, axis) over one axis or all. The gradient goes to one maximal element per reduction,
-    the first in row-major order when several tie (as ``argmax`` picks it)."""
+    """max(a, axis) over one axis or all.  d/da = 1 at the maximum, 0 elsewhere; when several tie,
+    the first in row-major order (``argmax``'s pick) takes the whole gradient."""
 
     def __init__(self, axis=None, keepdims=False):
         if axis is not None and not is_integer(axis):
@@ -70,21 +67,17 @@ class Max(Function):
 
     def forward(self, a):
         xp = backend.xp
-        self.shape = a.shape
-        flat = a.reshape(-1) if self.axis is None else a
-        axis = 0 if self.axis is None else normalize_axis(self.axis, a.ndim)[0]
-        self.axis_ = axis  # non-negative (normalize_axis): backward compares it with axis positions
+        self.shape, everything = a.shape, self.axis is None or a.ndim == 0
+        flat = a.reshape(-1) if everything else a  # one axis of all the elements, or ``a`` itself
+        self.ax = 0 if everything else normalize_axis(self.axis, a.ndim)[0]
         self.flat_shape = flat.shape
-        self.winner = xp.expand_dims(flat.argmax(axis=axis), axis)
-        out = xp.take_along_axis(flat, self.winner, axis=axis)
-        if self.axis is None:
-            return out.reshape((1,) * a.ndim) if self.keepdims else out.reshape(())
-        return out if self.keepdims else out.squeeze(axis)
+        self.winner = xp.expand_dims(flat.argmax(axis=self.ax), self.ax)
+        out = xp.take_along_axis(flat, self.winner, axis=self.ax)
+        if everything:
+            return out.reshape((1,) * a.ndim if self.keepdims else ())
+        return out if self.keepdims else out.squeeze(self.ax)
 
     def backward(self, grad):
-        xp = backend.xp
-        positions = xp.arange(self.flat_shape[self.axis_]).reshape(
-            [-1 if i == self.axis_ else 1 for i in range(len(self.flat_shape))]
-        )
-        grad = grad.reshape(self.winner.shape)
-        return xp.where(positions == self.winner, grad, 0).reshape(self.shape).astype(grad.dtype, copy=False)
+        shape = [-1 if i == self.ax else 1 for i in range(len(self.flat_shape))]
+        one_hot = backend.xp.arange(self.flat_shape[self.ax]).reshape(shape) == self.winner
+        return (one_hot * grad.reshape(self.winner.shape)).reshape(self.shape)

@@ -1,11 +1,14 @@
-"""Ops that move values around without changing them: reshape, transpose, indexing."""
+"""Ops that move values without changing them: reshape, transpose, indexing. Each backward moves
+the gradient back to where the values came from."""
+
+import math
 
 from .. import backend
 from ..tensor import Function
 
 
 class Reshape(Function):
-    """a.reshape(shape). Its gradient is the output gradient reshaped back."""
+    """a.reshape(shape).  The gradient is reshaped back to a's shape."""
 
     def __init__(self, shape):
         self.new_shape = shape
@@ -23,40 +26,33 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """a.transpose(axes) (reversed axes when None). Its gradient is transposed back by the inverse."""
+    """a.transpose(axes) (all axes reversed when None).  The gradient goes back by the inverse
+    permutation, argsort(axes)."""
 
     def __init__(self, axes=None):
         self.axes = axes
 
     def forward(self, a):
-        self.inverse = None if self.axes is None else tuple(backend.np.argsort([ax % a.ndim for ax in self.axes]))
+        axes = None if self.axes is None else [ax + a.ndim if ax < 0 else ax for ax in self.axes]
+        if axes is not None and sorted(axes) != list(range(a.ndim)):
+            raise ValueError(f"transpose of a tensor of shape {a.shape} needs a permutation of its axes "
+                             f"0..{a.ndim - 1} (or none, to reverse them), got {self.axes}")
+        self.inverse = None if axes is None else tuple(backend.np.argsort(axes))
         return a.transpose(self.axes)
 
     def backward(self, grad):
         return grad.transpose(self.inverse)
 
 
-def _has_integer_array(index):
-    parts = index if isinstance(index, tuple) else (index,)
-    for part in parts:
-        dtype = getattr(part, "dtype", None)
-        if isinstance(part, list) or (dtype is not None and dtype.kind in "iu"):
-            return True
-    return False
-
-
 class GetItem(Function):
-    """a[index] with any NumPy index: ints, slices, boolean masks, integer arrays.
+    """a[index] for any NumPy index: ints, slices, masks, integer arrays, lists, tuples.
 
-    The gradient scatters back to where the values came from. With integer arrays an element may be
-    picked twice, so its gradients must add up: ``bincount`` over flat positions does that, on NumPy
-    and CuPy alike (``grad_a[index] += grad`` would keep only one of the repeats).
+    The gradient adds each output element's gradient to the input element it came from. An element
+    picked twice (``a[[0, 0]]``) gets both: ``bincount`` over the picked flat positions adds them up.
     """
 
     def __init__(self, index):
-        if hasattr(index, "data") and hasattr(index, "grad"):  # a Tensor used as an index
-            index = index.data
-        self.index = index
+        self.index = index.data if hasattr(index, "grad") else index  # a Tensor used as an index
 
     def forward(self, a):
         self.shape, self.dtype = a.shape, a.dtype
@@ -66,14 +62,7 @@ class GetItem(Function):
             raise IndexError(f"index {self.index!r} does not fit a tensor of shape {a.shape}: {error}") from None
 
     def backward(self, grad):
-        xp = backend.xp
-        if _has_integer_array(self.index):
-            size = 1
-            for n in self.shape:
-                size *= n
-            positions = xp.arange(size).reshape(self.shape)[self.index]
-            summed = xp.bincount(positions.ravel(), weights=grad.ravel(), minlength=size)
-            return summed.astype(self.dtype).reshape(self.shape)
-        grad_a = xp.zeros(self.shape, dtype=grad.dtype)
-        grad_a[self.index] = grad
-        return grad_a
+        size = math.prod(self.shape)
+        picked = backend.xp.arange(size).reshape(self.shape)[self.index]  # each output's flat source
+        summed = backend.xp.bincount(picked.ravel(), weights=grad.ravel(), minlength=size)
+        return summed.astype(self.dtype).reshape(self.shape)
