@@ -34,12 +34,16 @@ bump an optimizer escapes from (the *critical height* h*) is found by bisection 
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from scratchnet import backend, optim
 from scratchnet import functional as F
 from scratchnet.nn import Parameter
 from scratchnet.tensor import Tensor
+
+from .cli import float_in, int_from, unit_interval
 
 LOCAL_MIN = 1.0  # the local minimum, where L = 0
 GLOBAL_DEPTH = -1.0  # L at the global minimum
@@ -98,6 +102,12 @@ class Trajectory:
     losses: list = field(default_factory=list)
     grads: list = field(default_factory=list)
 
+    def record(self, x, loss):
+        """Note x, the loss there and x's gradient (after ``loss.backward()``)."""
+        self.xs.append(x.item())
+        self.losses.append(loss.item())
+        self.grads.append(x.grad.item())
+
     @property
     def steps(self) -> int:
         return len(self.xs) - 1
@@ -131,9 +141,7 @@ def run_optimizer(name, lr, steps, h, x0=0.0, **hyper) -> Trajectory:
         optimizer.zero_grad()
         loss = bump_loss(x, h)
         loss.backward()
-        trajectory.xs.append(x.item())
-        trajectory.losses.append(loss.item())
-        trajectory.grads.append(x.grad.item())
+        trajectory.record(x, loss)
         if t < steps:  # the last pass only measures where the run ended
             optimizer.step()
     return trajectory
@@ -212,7 +220,7 @@ def run_batched(name, lrs, steps, h, x0=0.0, **hyper):
 
     One vector x holds every run, stepped by the optimizer itself, whose lr is replaced by the array
     ``lrs`` after it is made. The optimizers act elementwise and use lr only as a factor of
-    elementwise products (SGD: x - lr * g or x - lr * v; Adam: a step size lr * (1 - b1) / ...), so
+    elementwise products (SGD: x - lr * g or x - lr * b; Adam: x - lr * m_hat / ...), so
     entry i goes through exactly the float operations, in the same order, as ``run_optimizer`` with
     the single lr ``lrs[i]``: the columns equal its trajectories bit for bit, also where a run lands
     exactly on a kink (gradient descent with lr = 0.25 reaches x = 1, where the gradient is 0, and
@@ -263,8 +271,166 @@ def critical_heights(name, lrs, steps, x0=0.0, tol=1e-6, **hyper):
     return np.where(never, 0.0, 0.5 * (lo + hi))
 
 
+# ---------------------------------------------------------------------------------------------------
+# What the runs show: gradient descent's verdict, the assignment's Adam loop
+# ---------------------------------------------------------------------------------------------------
+
+
+def gd_verdict(trajectory):
+    """Read gradient descent's outcome off its trajectory: escaped, stuck in a cycle (and where), or
+    undecided. Returns a dict: ``message`` (one line), ``stuck``, ``escape_step``, ``cycle`` (as
+    ``find_cycle``) and ``cycle_points`` (the x's of the cycle, sorted)."""
+    top, x_g = bump_top(trajectory.h), global_minimum(trajectory.h)
+    cycle = find_cycle(trajectory.xs)
+    points = sorted(trajectory.xs[cycle[0]:cycle[0] + cycle[1]]) if cycle else None
+    result = {"escape_step": trajectory.escape_step, "cycle": cycle, "cycle_points": points, "stuck": False}
+    if trajectory.escaped:
+        t = trajectory.escape_step
+        result["message"] = (f"escaped: step {t} reached x = {trajectory.xs[t]:.4f}, past the bump top at "
+                             f"x = {top:.4f}, into the basin of the global minimum at x = {x_g:.4f}")
+    elif cycle is None:
+        result["message"] = (f"undecided: no repeated x within {trajectory.steps} steps and the bump top at "
+                             f"x = {top:.4f} not passed yet (last x = {trajectory.xs[-1]:.4f}); try more --steps")
+    else:
+        low, high = points[0], points[-1]
+        if low < LOCAL_MIN < high:
+            where = f"either side of the local minimum at x = {LOCAL_MIN:g}"
+        elif low == high == LOCAL_MIN:
+            where = "exactly on the local minimum, where autograd's gradient of |x - 1| is 0"
+        else:
+            where = f"in the basin of the local minimum at x = {LOCAL_MIN:g}"
+        motion = (f"stuck: from step {cycle[0]} on x stays at {low:.4f}" if cycle[1] == 1 else
+                  f"stuck oscillating: from step {cycle[0]} on x alternates between "
+                  + " and ".join(f"{x:.4f}" for x in points))
+        result["stuck"] = True
+        result["message"] = (f"{motion}, {where}, below the bump top at x = {top:.4f}; gradient descent's "
+                             f"next x depends on x alone, so this repeats forever and it never reaches the "
+                             f"global minimum at x = {x_g:.4f}")
+    return result
+
+
+def assignment_adam(lr, steps, beta1=0.9, beta2=0.999):
+    """The assignment's own Adam loop, in plain Python, on the slopes of the bump's left well: the
+    gradient sign(x - 1) (as autograd takes it: 0 on x = 1) and the update
+    x <- x - lr * m_hat * sqrt(v_hat), a product where Adam divides by sqrt(v_hat) + eps.
+    Returns the xs (``xs[0]`` = 0) and the v_hat of every step."""
+    x, m, v = 0.0, 0.0, 0.0
+    xs, v_hats = [x], []
+    for t in range(1, steps + 1):
+        g = (x > LOCAL_MIN) - (x < LOCAL_MIN)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+        x = x - lr * m_hat * v_hat**0.5
+        xs.append(x)
+        v_hats.append(v_hat)
+    return xs, v_hats
+
+
+# ---------------------------------------------------------------------------------------------------
+# The scripts' options: every number has a range that means something, refused before any work
+# ---------------------------------------------------------------------------------------------------
+
+BUMP_HEIGHT = float_in(0, 100)  # a bump of height h; beyond 100 the plots and tables say nothing more
+LEARNING_RATE = float_in(0, 10)  # every step is about lr long: 10 crosses any bump the options allow
+STEPS = int_from(1, 1000)
+EPS = float_in(1e-12, 1, low_included=True)  # keeps Adam's division defined where v_hat = 0: in
+# float64 an eps much below 1e-12 is lost next to sqrt(v_hat) = 1 (tests/test_q1.py shows eps = 0)
+
+
+def parser(script, description):
+    return argparse.ArgumentParser(prog=script, description=description,
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
+def q1a_options(argv=None):
+    """The options of examples/q1a_gd.py, parsed (a one-line error and exit 2 for a bad one)."""
+    options = parser("q1a_gd.py", "Q1(a): gradient descent (scratchnet.optim.SGD) from x0 = 0 on the bump "
+                                  "loss; prints the step table and whether it is stuck at the local minimum x = 1.")
+    options.add_argument("--h", type=BUMP_HEIGHT, default=0.5, help="height of the bump, in (0, 100]")
+    options.add_argument("--lr", type=LEARNING_RATE, default=0.3, help="learning rate, in (0, 10]")
+    options.add_argument("--steps", type=STEPS, default=6, help="number of steps, 1 to 1000")
+    return options.parse_args(argv)
+
+
+def q1b_options(argv=None):
+    """The options of examples/q1b_adam.py, parsed (a one-line error and exit 2 for a bad one)."""
+    options = parser("q1b_adam.py", "Q1(b): Adam from x0 = 0 on the bump loss: its overshoot max x, the "
+                                    "critical bump height h* = max x - 1, the same h* by bisection, and the "
+                                    "assignment's m_hat * sqrt(v_hat) loop.")
+    options.add_argument("--lr", type=LEARNING_RATE, default=0.3, help="learning rate, in (0, 10]")
+    options.add_argument("--steps", type=STEPS, default=20, help="number of Adam steps, 1 to 1000")
+    options.add_argument("--beta1", type=unit_interval, default=0.9, help="decay of the gradient's average m")
+    options.add_argument("--beta2", type=unit_interval, default=0.999, help="decay of the squared gradient's average v")
+    options.add_argument("--eps", type=EPS, default=1e-8, help="Adam's eps, in [1e-12, 1]")
+    options.add_argument("--tol", type=float_in(0, 1e-3), default=1e-6, help="bisection tolerance on h, in (0, 0.001]")
+    return options.parse_args(argv)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Plots (matplotlib is passed in: see coursework.cli.use_headless_matplotlib)
+# ---------------------------------------------------------------------------------------------------
+
+LABELS = {"gd": "gradient descent", "momentum": "SGD + momentum 0.9", "adam": "Adam (0.9, 0.999)"}
+COLORS = {"gd": "tab:blue", "momentum": "tab:green", "adam": "tab:red"}
+
+
+def plot_phase(path: Path, lrs, heights, mark_lr, marked, steps, plt):
+    """h*(lr) of each optimizer in ``heights`` (name -> array), with ``marked[name]`` at ``mark_lr``."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for name, h in heights.items():
+        ax.plot(lrs, h, color=COLORS[name], lw=1.4, label=LABELS[name])
+        ax.plot([mark_lr], [marked[name]], "o", color=COLORS[name], ms=6)
+        ax.annotate(f"{marked[name]:.4f}", (mark_lr, marked[name]), textcoords="offset points",
+                    xytext=(-8, 6), ha="right", fontsize=8, color=COLORS[name],
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    ax.plot(lrs, lrs, ":", color="gray", lw=1, label="h = lr (gradient descent stays below)")
+    ax.axvline(mark_lr, color="gray", lw=0.6)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("critical bump height h*")
+    ax.set_title(f"Tallest bump escaped from x0 = 0 within {steps} steps")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_loss(path: Path, h, plt, lr=0.3, gd_steps=6, adam_steps=20):
+    """The bump loss for height h, with the steps of gradient descent and of Adam (both lr 0.3);
+    returns their trajectories, ``{"gd": ..., "adam": ...}``."""
+    np = backend.np
+    top, x_g = bump_top(h), global_minimum(h)
+    grid = np.linspace(-0.5, x_g + 1.5, 801)
+    loss = bump_loss(Tensor(grid, dtype=DTYPE), h).numpy()
+    gd, adam = run_optimizer("gd", lr, gd_steps, h), run_optimizer("adam", lr, adam_steps, h)
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    ax.plot(grid, loss, color="black", lw=1.5, label=f"L(x), h = {h:g}")
+    ax.plot(adam.xs, adam.losses, "-", color="tab:red", lw=0.6, alpha=0.5)
+    ax.plot(adam.xs, adam.losses, "o", color="tab:red", ms=4, alpha=0.7,
+            label=f"Adam, lr {lr:g}, {adam_steps} steps: max x = {adam.max_x:.4f}")
+    ax.plot(gd.xs, gd.losses, "s", color="tab:blue", ms=6, mfc="none", mew=1.5,
+            label=f"gradient descent, lr {lr:g}, {gd_steps} steps")
+    for x, y, text in ((LOCAL_MIN, 0.0, f"local min ({LOCAL_MIN:g}, 0)"), (top, h, f"bump top ({top:g}, {h:g})"),
+                       (x_g, GLOBAL_DEPTH, f"global min ({x_g:g}, {GLOBAL_DEPTH:g})")):
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(10, -4 if y < h else 4), fontsize=8)
+    ax.axvline(adam.max_x, color="tab:red", lw=0.8, ls="--")
+    ax.set_ylim(GLOBAL_DEPTH - 0.25, max(loss) + 0.2)
+    ax.set_xlabel("x")
+    ax.set_ylabel("loss")
+    ax.set_title("L(x) = min(|x - 1|, |x - x_g| - 1),  x_g = 2 + 2h")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return {"gd": gd, "adam": adam}
+
+
 __all__ = [
-    "GLOBAL_DEPTH", "LOCAL_MIN", "OPTIMIZERS", "Trajectory", "bump_loss", "bump_top", "critical_height",
-    "critical_heights", "escapes", "escapes_batched", "find_cycle", "global_minimum", "make_optimizer",
-    "run_batched", "run_optimizer",
+    "BUMP_HEIGHT", "COLORS", "EPS", "GLOBAL_DEPTH", "LABELS", "LEARNING_RATE", "LOCAL_MIN", "OPTIMIZERS", "STEPS",
+    "Trajectory", "assignment_adam", "bump_loss", "bump_top", "critical_height", "critical_heights", "escapes",
+    "escapes_batched", "find_cycle", "gd_verdict", "global_minimum", "make_optimizer", "parser", "plot_loss",
+    "plot_phase", "q1a_options", "q1b_options", "run_batched", "run_optimizer",
 ]
