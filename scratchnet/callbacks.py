@@ -204,12 +204,11 @@ def load_checkpoint(path):
     try:
         with load_npz(path) as stored:
             header = json.loads(str(stored[_HEADER]))
+            if header["version"] != CHECKPOINT_VERSION:
+                raise ValueError(f"it is version {header['version']}; this scratchnet reads version {CHECKPOINT_VERSION}")
             flat = {key: stored[key] for key in stored.files if key != _HEADER} | header["values"]
-    except UNREADABLE_NPZ as error:
+    except (*UNREADABLE_NPZ, TypeError) as error:
         raise ValueError(f"{os.fspath(path)!r} is not a scratchnet checkpoint ({error})") from None
-    if header["version"] != CHECKPOINT_VERSION:
-        raise ValueError(f"{os.fspath(path)!r} is checkpoint version {header['version']}; "
-                         f"this scratchnet reads version {CHECKPOINT_VERSION}")
     tree = {}
     for key, value in flat.items():
         *groups, name = key.split("/")

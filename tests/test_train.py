@@ -420,11 +420,12 @@ def test_load_checkpoint_rejects_other_files(tmp_path):
     np.savez(tmp_path / "pickled.npz", scratchnet_checkpoint=np.asarray('{"version": 2, "values": {}}'),
              obj=np.array([{"a": 1}], dtype=object))
     np.savez(tmp_path / "garbled.npz", scratchnet_checkpoint=np.asarray("{not json"))
-    for name in ("notes.txt", "plain.npz", "single.npy", "pickled.npz", "garbled.npz", "missing.npz"):
+    np.savez(tmp_path / "list.npz", scratchnet_checkpoint=np.asarray("[2]"))
+    for name in ("notes.txt", "plain.npz", "single.npy", "pickled.npz", "garbled.npz", "list.npz", "missing.npz"):
         with pytest.raises(ValueError, match=f"{name}.*not a scratchnet checkpoint"):
             load_checkpoint(tmp_path / name)
     np.savez(tmp_path / "future.npz", scratchnet_checkpoint=np.asarray('{"version": 99, "values": {}}'))
-    with pytest.raises(ValueError, match="future.npz.*version 99; this scratchnet reads version 2"):
+    with pytest.raises(ValueError, match="future.npz.*it is version 99; this scratchnet reads version 2"):
         load_checkpoint(tmp_path / "future.npz")
 
 
