@@ -148,7 +148,7 @@ def test_bce_with_logits_is_stable_for_huge_logits():
     loss = losses.BCEWithLogitsLoss()(z, np.array([1.0, 0.0, 0.0, 1.0]))
     np.testing.assert_allclose(loss.item(), 250.0)  # (0 + 0 + 500 + 500) / 4
     loss.backward()
-    np.testing.assert_allclose(host(z.grad), [0.0, 0.0, 0.25, -0.25])
+    np.testing.assert_allclose(host(z.grad), [0.0, 0.0, 0.25, -0.25], atol=1e-200)  # sigmoid(-500) / 4 ~ 2e-218
 
 
 def test_losses_are_exported_and_have_a_repr():
@@ -194,8 +194,8 @@ def test_cross_entropy_bad_labels(labels, pattern, loss, name):
 
 
 @pytest.mark.parametrize("labels", [np.array([0.0, 1.0]), Tensor([0, 1]), [0.0, 1.0]])
-def test_float_labels_error_says_how_to_make_them_integers(labels):
-    with pytest.raises(ValueError, match=r"make the labels an integer array, e\.g\. Tensor\(labels, dtype=np\.int64\)"):
+def test_float_labels_error_says_they_must_be_integers(labels):
+    with pytest.raises(ValueError, match=r"labels must be integers of shape \(2,\), got float\d+ of shape \(2,\) \(e\.g\. a NumPy int"):
         F.cross_entropy(Tensor(np.zeros((2, 3))), labels)
 
 
