@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +29,8 @@ from coursework.clustering import (
     unmatched_accuracy,
     whiten,
 )
+from coursework.run_folder import open_run
+from processes import HAVE_PROC, alive, children, command_line
 
 from scratchnet import backend
 
@@ -290,3 +298,44 @@ def test_help_lists_every_option_with_defaults(capsys):
                    "--tsne-points", "--quick", "--out", "--force", "--seed", "--quiet"):
         assert option in text
     assert "default: 200" in text and "runs/q2a" in text
+
+
+CTRL_C_CHILD = """
+import importlib.util, sys
+from coursework.run_folder import run_script
+from test_q2a import EXAMPLE, _fake_mnist
+
+spec = importlib.util.spec_from_file_location("q2a_example", EXAMPLE)
+example = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(example)
+example.load_mnist = lambda *args, **kwargs: _fake_mnist()
+run_script(lambda: example.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_PROC, reason="finds the worker processes in Linux's /proc")
+def test_ctrl_c_while_models_train_in_workers_keeps_the_earlier_results(tmp_path):
+    out = tmp_path / "q2a"
+    with open_run(argparse.ArgumentParser(), out, False, EXAMPLE.name) as folder:
+        (folder / "metrics.json").write_text("{}")
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+    tests = Path(__file__).parent
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(EXAMPLE.parent)])}
+    child = subprocess.Popen([sys.executable, "-c", CTRL_C_CHILD, "--epochs", "10000", "--n-init", "1", "--latent",
+                              "2", "16", "--jobs", "2", "--out", str(out), "--force", "--quiet"],
+                             stderr=subprocess.PIPE, text=True, env=environment)
+    workers, deadline = [], time.monotonic() + 120
+    while len(workers) < 2 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.2)
+        workers = [pid for pid in children(child.pid) if "spawn_main" in command_line(pid)]
+    assert len(workers) == 2, child.poll()
+    time.sleep(1.0)  # the workers are training
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130
+    assert err == f"interrupted: {out} unchanged (earlier results kept)\n"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q2a"]
+    assert not [pid for pid in workers if alive(pid)]
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import json
 import math
@@ -405,3 +406,46 @@ def test_help_lists_every_option_with_defaults(capsys):
                    "--adv-epochs", "--quick", "--out", "--force", "--seed", "--quiet"):
         assert option in text
     assert "default: 4.0" in text and "default: 50; --quick: 2" in text and "runs/q2b" in text
+
+
+def test_the_output_folder_survives_failures_and_force_keeps_the_users_files(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib.figure
+    from coursework.run_folder import RUN_MARKER, RunStopped
+
+    example = _load_example(monkeypatch)
+    out = tmp_path / "q2b"
+    argv = ["--quick", "--epochs", "1", "--latent", "16", "--no-sweep", "--adv-lambda", "0", "--n-train", "40",
+            "--n-val", "20", "--n-test", "20", "--out", str(out), "--quiet"]
+
+    def no_mnist(*args, **kwargs):
+        raise OSError(errno.ECONNREFUSED, "Connection refused", "https://example.org/mnist.npz")
+
+    with monkeypatch.context() as patch:  # a run that fails early leaves nothing behind, no marker either
+        patch.setattr(example, "load_mnist", no_mnist)
+        with pytest.raises(RunStopped, match=f"Connection refused: nothing written to {out}$"):
+            example.main(argv)
+    assert not out.exists()
+    example.main(argv)  # so no --force is needed
+    (out / "notes.txt").write_text("mine")
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def full_disk(self, handle, **kwargs):
+        handle.write(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(matplotlib.figure.Figure, "savefig", full_disk)
+        with pytest.raises(RunStopped) as info:
+            example.main([*argv, "--force"])
+    assert info.value.status == 1
+    assert info.value.message == (f"{out / 'blur_samples.png'}: No space left on device: {out} unchanged "
+                                  f"(earlier results kept)")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q2b"]  # no temporary folder left
+
+    example.main([*argv, "--force", "--seed", "1"])
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "metrics.json").read_bytes() != earlier["metrics.json"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(earlier)
+    assert RUN_MARKER in earlier

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from coursework.run_folder import CHECKOUT, RUN_MARKER, RunStopped, open_run, read_manifest, run_script
+from processes import HAVE_PROC, alive, children, command_line
 
 SCRIPT = "example.py"
 
@@ -106,11 +107,11 @@ def test_force_refuses_folders_that_are_not_this_scripts_run(tmp_path, capsys):
     assert "not the results of an earlier run" in refusal(capsys, thesis)
     other = run(tmp_path / "other", {"metrics.json": "{}"}, script="q2b_deblur.py")
     assert "holds the results of q2b_deblur.py, not of example.py" in refusal(capsys, other, force=True)
-    for manifest in ("The output of a scratchnet example\n",  # an older marker: lists no files
+    for manifest in ("The output of a scratchnet example: its --force replaces this folder.\n",  # an older marker
                      json.dumps({"script": SCRIPT, "files": ["../../etc/passwd"]}),
                      json.dumps({"script": SCRIPT, "files": ["/etc/passwd"]})):
         (thesis / RUN_MARKER).write_text(manifest)
-        assert "not the results of an earlier run" in refusal(capsys, thesis, force=True)
+        assert f"has a {RUN_MARKER} that lists no files" in refusal(capsys, thesis, force=True)
     assert (thesis / "chapter1.tex").read_text() == "years of work"
 
 
@@ -219,7 +220,7 @@ run_script(main)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the worker processes in Linux's /proc")
+@pytest.mark.skipif(not HAVE_PROC, reason="finds the worker processes in Linux's /proc")
 def test_ctrl_c_prints_one_line_exits_130_and_stops_the_workers(tmp_path):
     out = run(tmp_path / "run", {"metrics.json": "old"})
     before = snapshot(out)
@@ -232,24 +233,13 @@ def test_ctrl_c_prints_one_line_exits_130_and_stops_the_workers(tmp_path):
     deadline = time.monotonic() + 60
     while len(workers) < 2 and time.monotonic() < deadline:  # the pool's two workers, running their jobs
         time.sleep(0.2)
-        workers = [pid for pid in _children(child.pid) if "multiprocessing" in _command_line(pid)
-                   and "resource_tracker" not in _command_line(pid)]
+        workers = [pid for pid in children(child.pid) if "multiprocessing" in command_line(pid)
+                   and "resource_tracker" not in command_line(pid)]
     assert len(workers) == 2
     child.send_signal(signal.SIGINT)
     _, err = child.communicate(timeout=60)
     assert child.returncode == 130
     assert err == f"interrupted: {out} unchanged (earlier results kept)\n"
     assert snapshot(out) == before and no_partials(tmp_path)
-    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    assert not [pid for pid in workers if alive(pid)]
 
-
-def _children(pid):
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def _command_line(pid):
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return ""

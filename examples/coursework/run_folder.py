@@ -111,6 +111,10 @@ def _check_out(parser, out: Path, real: Path, force: bool, script: str) -> list[
     if not any(real.iterdir()):
         return []
     manifest = read_manifest(real)
+    if manifest is None and (real / RUN_MARKER).exists():
+        parser.error(f"--out {out} has a {RUN_MARKER} that lists no files (an older scratchnet wrote it), so "
+                     f"nothing there is replaced, even with --force; delete the folder yourself once you have "
+                     f"kept what you need, or choose another --out")
     if manifest is None:
         parser.error(f"--out {out} holds files that are not the results of an earlier run (it has no valid "
                      f"{RUN_MARKER}), so nothing is written there, even with --force; choose another --out")
