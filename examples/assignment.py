@@ -62,13 +62,15 @@ def build_parser():
     return parser
 
 
-def captured(main, argv):
-    """Run an example's ``main(argv)``, returning (its result, what it printed) and echoing the print."""
+def captured(main, argv, written=None, shown=None):
+    """Run an example's ``main(argv)``, returning (its result, what it printed) and echoing the print;
+    paths under ``written`` (the run's temporary folder) are shown under ``shown`` (where they end up)."""
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         result = main(argv)
-    print(buffer.getvalue(), end="")
-    return result, buffer.getvalue()
+    text = buffer.getvalue() if written is None else buffer.getvalue().replace(str(written), str(shown))
+    print(text, end="")
+    return result, text
 
 
 def command(script, argv, written=None, shown=None):
@@ -106,7 +108,7 @@ def q1_sections(out, run, report, metrics, final_out):
         folder = out / "q1"
         folder.mkdir(parents=True, exist_ok=True)
         argv = ["--out", str(folder / "critical_height.png"), "--loss-plot", str(folder / "loss.png")]
-        result, text = captured(q1_phase.main, argv)
+        result, text = captured(q1_phase.main, argv, out, final_out)
         metrics["q1phase"] = {name: float(h) for name, h in result["marked"].items()}
         report.heading("Beyond the assignment: critical bump height against learning rate", 2)
         report.paragraph(f"Command: {command('q1_phase.py', argv, out, final_out)}")

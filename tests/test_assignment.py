@@ -35,6 +35,7 @@ def test_q1_questions_make_one_self_contained_report(assignment, tmp_path, capsy
     ran = shlex.join(["python", "examples/q1_phase.py", "--out", str(out / "q1" / "critical_height.png"),
                       "--loss-plot", str(out / "q1" / "loss.png")])
     assert f"Command: {ran}" in (out / "report.md").read_text()
+    assert ".partial-" not in (out / "report.md").read_text()  # paths as they are once the run is done
 
 
 def test_q1b_numbers_reach_the_report(assignment, tmp_path):
@@ -42,15 +43,38 @@ def test_q1b_numbers_reach_the_report(assignment, tmp_path):
     assert round(metrics["q1b"]["max_x"], 4) == 1.4102 and metrics["q1b"]["agree"]
 
 
-def test_existing_results_are_not_overwritten_without_force(assignment, tmp_path, capsys):
+def test_a_folder_of_the_users_is_never_written_into(assignment, tmp_path, capsys):
     out = tmp_path / "taken"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
+    for force in ([], ["--force"]):
+        with pytest.raises(SystemExit) as exit_info:
+            assignment.main(["q1a", "--out", str(out), *force])
+        assert exit_info.value.code == 2
+        assert "not the results of an earlier run" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_force_replaces_the_earlier_report_and_keeps_the_users_files(assignment, tmp_path, capsys):
+    out = tmp_path / "run"
+    assignment.main(["q1b", "--out", str(out), "--quiet"])
+    (out / "notes.txt").write_text("mine")
     with pytest.raises(SystemExit) as exit_info:
-        assignment.main(["q1a", "--out", str(out)])
-    assert exit_info.value.code == 2
-    assert "--force" in capsys.readouterr().err
-    assert (out / "keep.txt").read_text() == "mine"
+        assignment.main(["q1b", "--out", str(out), "--quiet"])
+    assert exit_info.value.code == 2 and "pass --force" in capsys.readouterr().err
+    assignment.main(["q1a", "--out", str(out), "--quiet", "--force"])
+    assert "Q1A: gradient descent" in (out / "report.md").read_text()
+    assert "Q1B: Adam overshoots" not in (out / "report.md").read_text()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary folder left
+
+
+def test_the_seed_has_the_examples_range(assignment, tmp_path, capsys):
+    for seed in ("-1", str(2**32)):
+        with pytest.raises(SystemExit) as exit_info:
+            assignment.main(["q1a", "--seed", seed, "--out", str(tmp_path / "x")])
+        assert exit_info.value.code == 2 and "argument --seed" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 def test_unknown_question_is_a_one_line_error(assignment, capsys):
