@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from . import backend
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
-from .checks import is_integer
+from .checks import check_integer
 from .nn import Module
 from .tensor import Tensor, no_grad
 
@@ -159,9 +159,8 @@ def _check_fit_args(model, loss_fn, optimizer, x, y, epochs, batch_size, validat
                          f"got {loss_fn!r}")
     if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
         raise ValueError(f"fit: optimizer must be an optimizer such as optim.Adam(model.parameters()), got {optimizer!r}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if not is_integer(value) or value < 1:
-            raise ValueError(f"fit: {name} must be a positive integer, got {value!r}")
+    check_integer("fit", "epochs", epochs, 1)
+    check_integer("fit", "batch_size", batch_size, 1)
     if metrics is not None and not (isinstance(metrics, dict) and all(map(callable, metrics.values()))):
         raise ValueError(f"fit: metrics must be a dict {{name: fn(prediction, target)}} or None, got {metrics!r}")
     if metrics and validation_data is None:
@@ -255,22 +254,16 @@ def _run_eval(model, loss_fn, x, y, batch_size, keep_outputs):
     return loss, backend.xp.concatenate(outputs) if keep_outputs else None
 
 
-def _check_batch_size(where, batch_size):
-    if not is_integer(batch_size) or batch_size < 1:
-        raise ValueError(f"{where}: batch_size must be a positive integer, got {batch_size!r}")
-    return int(batch_size)
-
-
 def evaluate(model, loss_fn, x, y, batch_size=EVAL_BATCH_SIZE):
     """The mean loss of ``model`` on (x, y), every sample counted once, in ``eval()`` mode without a graph."""
-    batch_size = _check_batch_size("evaluate", batch_size)
+    batch_size = check_integer("evaluate", "batch_size", batch_size, 1)
     x, y = _pair("evaluate", x, y, "x", "y")
     return _run_eval(model, loss_fn, x, y, batch_size, keep_outputs=False)[0]
 
 
 def predict(model, x, batch_size=EVAL_BATCH_SIZE):
     """The model's outputs for every sample of x as one host NumPy array, in ``eval()`` mode."""
-    batch_size = _check_batch_size("predict", batch_size)
+    batch_size = check_integer("predict", "batch_size", batch_size, 1)
     x = _to_backend("predict", x, "x")
     if len(x) == 0:
         raise ValueError("predict: x is empty (0 samples)")

@@ -507,12 +507,12 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, progress):
     ({"loss_fn": "mse"}, r"loss_fn must be callable as loss_fn\(prediction, target\).*got 'mse'"),
     ({"optimizer": None}, r"optimizer must be an optimizer such as optim.Adam\(model.parameters\(\)\), got None"),
     ({"model": "net"}, "model must be a scratchnet Module, got str"),
-    ({"epochs": 0}, "epochs must be a positive integer"),
-    ({"epochs": -2}, "epochs must be a positive integer"),
-    ({"epochs": 1.5}, "epochs must be a positive integer"),
-    ({"epochs": True}, "epochs must be a positive integer"),
-    ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"batch_size": "32"}, "batch_size must be a positive integer"),
+    ({"epochs": 0}, "epochs must be an integer >= 1"),
+    ({"epochs": -2}, "epochs must be an integer >= 1"),
+    ({"epochs": 1.5}, "epochs must be an integer >= 1"),
+    ({"epochs": True}, "epochs must be an integer >= 1"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+    ({"batch_size": "32"}, "batch_size must be an integer >= 1"),
     ({"y": np.zeros((5, 1), np.float32)}, "x and y must hold the same, non-zero number of samples, got 8 and 5"),
     ({"x": np.zeros((0, 4)), "y": np.zeros((0, 1))}, "same, non-zero number of samples, got 0 and 0"),
     ({"metrics": {"m": lambda p, t: 0.0}}, "metrics.*validation_data"),
@@ -570,7 +570,7 @@ def test_a_loss_that_is_not_one_number_is_fits_own_error():
 def test_bad_arguments_for_evaluate_and_predict():
     x, y = regression_data(8)
     model = make_model()
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         evaluate(model, MSELoss(), x, y, batch_size=0)
     with pytest.raises(ValueError, match="same, non-zero number of samples"):
         evaluate(model, MSELoss(), x, y[:3])
