@@ -13,7 +13,7 @@ from .tensor import Tensor
 
 def flush_denormals_to_zero(*arrays):
     """Set every entry smaller in size than the smallest normal float to 0, in place. Such denormal
-    numbers slow x86 arithmetic many times over, and b1 times the smallest one rounds back to it."""
+    numbers slow many x86 processors down; Adam's m and v sink into them where a gradient stays 0."""
     for a in arrays:
         a *= backend.xp.abs(a) >= backend.xp.finfo(a.dtype).tiny
 
