@@ -24,18 +24,9 @@ def where(condition, a, b):
     return ops.Where.apply(a, b, condition=backend.xp.asarray(condition, dtype=bool))  # host -> device
 
 
-def maximum(a, b):
-    """max(a, b) elementwise; on a tie the gradient goes to ``a``."""
-    return where(_data(a) >= _data(b), a, b)
-
-
-def minimum(a, b):
-    """min(a, b) elementwise; on a tie the gradient goes to ``a``."""
-    return where(_data(a) <= _data(b), a, b)
-
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else backend.xp.asarray(x)
+def maximum(a, b): return where(_data(a) >= _data(b), a, b)  # on a tie the gradient goes to a
+def minimum(a, b): return where(_data(a) <= _data(b), a, b)  # on a tie the gradient goes to a
+def _data(x): return x.data if isinstance(x, Tensor) else backend.xp.asarray(x)
 
 
 def linear(x, weight, bias=None):
@@ -65,20 +56,17 @@ def dropout(x, p=0.5, training=True):
     return ops.Dropout.apply(x, p=p) if training and p > 0 else x
 
 
-def binary_cross_entropy_with_logits(logits, target):
-    return ops.BCEWithLogits.apply(logits, target)
+def binary_cross_entropy_with_logits(logits, target): return ops.BCEWithLogits.apply(logits, target)
 
 
 def cross_entropy(logits, labels):
-    """Mean softmax cross-entropy of logits (N, C) against integer class labels (N,) in [0, C).
-
-    The labels are checked first: unchecked, a label of -1 would silently pick the last class.
-    """
+    """Mean softmax cross-entropy of logits (N, C) against integer class labels (N,) in [0, C)."""
     return _cross_entropy(logits, labels, "cross_entropy")
 
 
 def _cross_entropy(logits, labels, caller):
-    """``cross_entropy``, its errors naming ``caller`` (``losses.CrossEntropyLoss`` passes its name)."""
+    """``cross_entropy``, its errors naming ``caller``. The labels are checked first: unchecked, a
+    label of -1 would silently pick the last class."""
     labels = labels.data if isinstance(labels, Tensor) else backend.xp.asarray(labels)  # host -> device
     if logits.ndim != 2:
         raise ValueError(f"{caller}: logits must be (batch, classes), got shape {logits.shape}")

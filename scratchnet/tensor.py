@@ -1,16 +1,11 @@
 """The autograd engine: ``Tensor``, ``Function`` and reverse-mode ``backward``.
 
-A ``Tensor`` holds a backend array (``.data``) and, after ``backward``, the gradient of a scalar
-loss with respect to it (``.grad``, same shape). Every operation is a ``Function`` subclass (see
-``scratchnet/ops/``) with two methods on plain arrays:
-
-    forward(*arrays)  -> output array            (saves on ``self`` what backward will need)
-    backward(grad)    -> one gradient per input  (``grad`` has the output's shape)
-
-``Function.apply`` runs ``forward`` and, when a gradient is wanted, records the function as the
-output's ``_ctx`` with its input tensors. ``Tensor.backward`` sorts that graph so that every tensor
-comes after its inputs, then walks it from the loss back to the leaves applying the chain rule,
-dL/d(input) = backward(dL/d(output)), and adding up the gradients of tensors used more than once.
+A ``Tensor`` holds an array (``.data``) and, after ``backward``, the gradient of a scalar loss with
+respect to it (``.grad``). Every operation is a ``Function`` (see ``scratchnet/ops/``) with
+``forward(*arrays) -> array`` and ``backward(grad) -> one gradient per input``. ``Function.apply``
+records the function as its output's ``_ctx``; ``Tensor.backward`` lists the graph so that each
+tensor comes after its inputs, then walks that list backwards applying the chain rule,
+dL/d(input) = backward(dL/d(output)), adding up the gradients of tensors used more than once.
 Broadcasting is undone in one place, ``unbroadcast``, not in every op.
 """
 
@@ -24,10 +19,8 @@ _grad_enabled = True
 
 
 class no_grad(contextlib.ContextDecorator):
-    """Context manager (or decorator) in which operations record no graph: for evaluation.
-
-    It is separate from the training flag (``Module.train()/eval()``), which drives dropout.
-    """
+    """Context manager (or decorator) in which operations record no graph: for evaluation. It is
+    separate from the training flag (``Module.train()/eval()``), which drives dropout."""
 
     def __enter__(self):
         global _grad_enabled
@@ -39,21 +32,16 @@ class no_grad(contextlib.ContextDecorator):
         return False
 
 
-def is_grad_enabled() -> bool:
-    return _grad_enabled
+def is_grad_enabled() -> bool: return _grad_enabled
 
 
 def unbroadcast(grad, shape):
     """Sum ``grad`` down to ``shape``: the adjoint of broadcasting, which copies an input along new
     leading axes and along axes of size 1, so its gradient is the sum over those axes."""
-    if grad.shape == shape:
-        return grad
     got = grad.shape
-    if grad.ndim > len(shape):
-        grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+    grad = grad.sum(axis=tuple(range(grad.ndim - len(shape)))) if grad.ndim > len(shape) else grad
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and i < grad.ndim and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
+    grad = grad.sum(axis=stretched, keepdims=True) if stretched else grad
     if grad.shape != shape:  # never reshape silently: that would hide a backward's wrong shape
         raise ValueError(f"a backward returned a gradient of shape {got}, which does not broadcast to "
                          f"its input's shape {shape}")
@@ -69,11 +57,8 @@ class Function:
 
     inputs: tuple = ()
 
-    def forward(self, *arrays):
-        raise NotImplementedError
-
-    def backward(self, grad):
-        raise NotImplementedError
+    def forward(self, *arrays): raise NotImplementedError
+    def backward(self, grad): raise NotImplementedError
 
     @classmethod
     def apply(cls, *inputs, **settings) -> Tensor:
@@ -110,30 +95,17 @@ class Tensor:
     ndim = property(lambda self: self.data.ndim)
     size = property(lambda self: self.data.size)
 
-    def __len__(self):
-        return len(self.data)
+    def __len__(self): return len(self.data)
+    def numpy(self): return backend.to_numpy(self.data)  # on the host (copied from the GPU on CuPy)
+    def item(self) -> float: return self.data.item()
+    def detach(self) -> Tensor: return Tensor(self.data, _wrap=True)  # same memory, out of the graph
 
-    def numpy(self):
-        """The values as a NumPy array on the host (copied from the GPU when on CuPy)."""
-        return backend.to_numpy(self.data)
-
-    def item(self) -> float:
-        return self.data.item()
-
-    def detach(self) -> Tensor:
-        """The same values, cut from the graph (shares memory, never requires grad)."""
-        return Tensor(self.data, _wrap=True)
-
-    def __repr__(self):
-        return f"Tensor({self.numpy()!r}{', requires_grad=True' if self.requires_grad else ''})"
+    def __repr__(self): return f"Tensor({self.numpy()!r}{', requires_grad=True' if self.requires_grad else ''})"
 
     # ----- reverse mode ---------------------------------------------------------------------------
     def backward(self, grad=None) -> None:
-        """Add d(self)/d(leaf) * ``grad`` to the ``.grad`` of every leaf that requires it.
-
-        ``grad`` defaults to 1 for a single-element tensor (a loss). Gradients add up across calls
-        until they are cleared (``optimizer.zero_grad()``).
-        """
+        """Add d(self)/d(leaf) * ``grad`` to the ``.grad`` of every leaf that requires it. ``grad``
+        defaults to 1 for a one-element tensor (a loss). Gradients add up until cleared (``zero_grad``)."""
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad (no graph was recorded)")
         if grad is None:
@@ -145,7 +117,7 @@ class Tensor:
             raise ValueError(f"backward() got a grad of shape {grad.shape} for a tensor of shape {self.shape}")
 
         grads = {self: grad}  # tensor -> dL/d(tensor) so far (tensors hash by identity)
-        for node in reversed(self._inputs_first()):  # each node after every tensor that uses it
+        for node in reversed(self._topological_order()):  # each node after every tensor that uses it
             grad = grads.pop(node)
             if node._ctx is None:  # a leaf: keep a copy of its first gradient, add later ones into it
                 if node.grad is None:
@@ -159,7 +131,7 @@ class Tensor:
                     g = unbroadcast(g, parent.shape)
                     grads[parent] = grads[parent] + g if parent in grads else g
 
-    def _inputs_first(self):
+    def _topological_order(self):
         """Every tensor this one depends on that requires grad, each listed after all its inputs: a
         depth-first walk with an explicit stack (no recursion, so a graph of any depth works)."""
         order, seen, stack = [], set(), [(self, False)]
@@ -227,8 +199,7 @@ class Tensor:
     def log_softmax(self, axis=-1): return _ops.LogSoftmax.apply(self, axis=axis)
 
 
-def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
+def _raw(x): return x.data if isinstance(x, Tensor) else x
 
 
 from . import ops as _ops  # noqa: E402  (the ops need Tensor and Function defined first)

@@ -9,12 +9,12 @@ from . import init
 from .module import Module, Parameter
 
 
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _shape_error(layer, got, expected):
-    return ValueError(f"{layer} got input of shape {tuple(got)}, expected {expected}")
+def _as_tensor(x, layer=None, ok=None, expected=""):
+    """``x`` as a Tensor; a ValueError naming ``layer``, x's shape and ``expected`` unless ``ok(x)``."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if layer is not None and not ok(x):
+        raise ValueError(f"{layer} got input of shape {tuple(x.shape)}, expected {expected}")
+    return x
 
 
 class Dense(Module):
@@ -25,22 +25,19 @@ class Dense(Module):
     activation=...)``: ``Dense(784, 256, activation="relu")`` is ``Dense(784, 256)`` then ``ReLU()``.
     """
 
-    ACTIVATIONS = (None, "relu", "sigmoid")
-
     def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str | None = None):
         super().__init__()
         self.in_features = check_integer("Dense", "in_features", in_features, 1)
         self.out_features = check_integer("Dense", "out_features", out_features, 1)
-        if activation not in self.ACTIVATIONS:
+        if activation not in (None, "relu", "sigmoid"):
             raise ValueError(f"Dense: activation must be None, 'relu' or 'sigmoid', got {activation!r}")
         self.activation = activation
         self.weight = Parameter(init.glorot_uniform((in_features, out_features), in_features, out_features))
         self.bias = Parameter(init.zeros((out_features,))) if bias else None
 
     def forward(self, x):
-        x = _as_tensor(x)
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise _shape_error(repr(self), x.shape, f"(batch, {self.in_features})")
+        x = _as_tensor(x, repr(self), lambda x: x.ndim == 2 and x.shape[1] == self.in_features,
+                       f"(batch, {self.in_features})")
         y = F.linear(x, self.weight, self.bias)
         return y if self.activation is None else getattr(F, self.activation)(y)
 
@@ -58,28 +55,22 @@ class Conv2D(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0):
         super().__init__()
-        in_channels = check_integer("Conv2D", "in_channels", in_channels, 1)
-        out_channels = check_integer("Conv2D", "out_channels", out_channels, 1)
-        kernel_size = check_integer("Conv2D", "kernel_size", kernel_size, 1)
-        stride = check_integer("Conv2D", "stride", stride, 1)
-        padding = check_integer("Conv2D", "padding", padding, 0)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        k2 = kernel_size * kernel_size
-        self.weight = Parameter(init.glorot_uniform((out_channels, in_channels, kernel_size, kernel_size),
-                                                    in_channels * k2, out_channels * k2))
-        self.bias = Parameter(init.zeros((out_channels,)))
+        self.in_channels = check_integer("Conv2D", "in_channels", in_channels, 1)
+        self.out_channels = check_integer("Conv2D", "out_channels", out_channels, 1)
+        self.kernel_size = k = check_integer("Conv2D", "kernel_size", kernel_size, 1)
+        self.stride = check_integer("Conv2D", "stride", stride, 1)
+        self.padding = check_integer("Conv2D", "padding", padding, 0)
+        shape = (self.out_channels, self.in_channels, k, k)
+        self.weight = Parameter(init.glorot_uniform(shape, self.in_channels * k * k, self.out_channels * k * k))
+        self.bias = Parameter(init.zeros((self.out_channels,)))
 
     def forward(self, x):
-        x = _as_tensor(x)
         k, p = self.kernel_size, self.padding
-        if x.ndim != 4 or x.shape[1] != self.in_channels or min(x.shape[2:]) + 2 * p < k:
-            raise _shape_error(repr(self), x.shape,
-                               f"(batch, {self.in_channels}, H, W) with H, W >= {k - 2 * p}")
+        x = _as_tensor(x, repr(self), lambda x: x.ndim == 4 and x.shape[1] == self.in_channels
+                       and min(x.shape[2:]) + 2 * p >= k, f"(batch, {self.in_channels}, H, W) with H, W >= {k - 2 * p}")
         return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=p)
 
-    def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+    def extra_repr(self): return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}")
 
 
@@ -88,18 +79,17 @@ class MaxPool2D(Module):
 
     def __init__(self, kernel_size: int = 2, stride: int | None = None):
         super().__init__()
-        kernel_size = check_integer("MaxPool2D", "kernel_size", kernel_size, 1)
+        self.kernel_size = check_integer("MaxPool2D", "kernel_size", kernel_size, 1)
         stride = None if stride is None else check_integer("MaxPool2D", "stride (or None)", stride, 1)
-        self.kernel_size, self.stride = kernel_size, stride or kernel_size
+        self.stride = stride or self.kernel_size
 
     def forward(self, x):
-        x = _as_tensor(x)
-        if x.ndim != 4 or min(x.shape[2:]) < self.kernel_size:
-            raise _shape_error(repr(self), x.shape, f"(batch, C, H, W) with H, W >= {self.kernel_size}")
-        return F.max_pool2d(x, self.kernel_size, self.stride)
+        k = self.kernel_size
+        x = _as_tensor(x, repr(self), lambda x: x.ndim == 4 and min(x.shape[2:]) >= k,
+                       f"(batch, C, H, W) with H, W >= {k}")
+        return F.max_pool2d(x, k, self.stride)
 
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+    def extra_repr(self): return f"kernel_size={self.kernel_size}, stride={self.stride}"
 
 
 class Dropout(Module):
@@ -111,42 +101,31 @@ class Dropout(Module):
             raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
         self.p = float(p)
 
-    def forward(self, x):
-        return F.dropout(_as_tensor(x), self.p, self.training)
-
-    def extra_repr(self):
-        return f"p={self.p}"
+    def forward(self, x): return F.dropout(_as_tensor(x), self.p, self.training)
+    def extra_repr(self): return f"p={self.p}"
 
 
 class Flatten(Module):
     """(N, d1, d2, ...) -> (N, d1*d2*...)."""
 
     def forward(self, x):
-        x = _as_tensor(x)
-        if x.ndim < 2:
-            raise _shape_error("Flatten()", x.shape, "(batch, ...) with at least 2 dimensions")
+        x = _as_tensor(x, "Flatten()", lambda x: x.ndim >= 2, "(batch, ...) with at least 2 dimensions")
         return x.reshape(x.shape[0], -1)
 
 
 class ReLU(Module):
     """max(x, 0), elementwise."""
-
-    def forward(self, x):
-        return F.relu(_as_tensor(x))
+    def forward(self, x): return F.relu(_as_tensor(x))
 
 
 class Sigmoid(Module):
     """1 / (1 + exp(-x)), elementwise."""
-
-    def forward(self, x):
-        return F.sigmoid(_as_tensor(x))
+    def forward(self, x): return F.sigmoid(_as_tensor(x))
 
 
 class Tanh(Module):
     """tanh(x), elementwise."""
-
-    def forward(self, x):
-        return F.tanh(_as_tensor(x))
+    def forward(self, x): return F.tanh(_as_tensor(x))
 
 
 class Softmax(Module):
@@ -156,8 +135,5 @@ class Softmax(Module):
         super().__init__()
         self.axis = axis
 
-    def forward(self, x):
-        return F.softmax(_as_tensor(x), self.axis)
-
-    def extra_repr(self):
-        return f"axis={self.axis}"
+    def forward(self, x): return F.softmax(_as_tensor(x), self.axis)
+    def extra_repr(self): return f"axis={self.axis}"

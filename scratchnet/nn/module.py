@@ -1,9 +1,6 @@
-"""``Module``: the base of every layer and model.
-
-Assigning a ``Parameter`` or a ``Module`` as an attribute registers it, so ``parameters()``,
-``named_parameters()`` (dotted names such as ``encoder.0.weight``), ``state_dict()``, ``train()`` and
-``eval()`` find everything without any list kept by hand.
-"""
+"""``Module``: the base of every layer and model. Assigning a ``Parameter`` or a ``Module`` as an
+attribute registers it, so ``parameters()``, ``named_parameters()`` (dotted names such as
+``encoder.0.weight``), ``state_dict()``, ``train()`` and ``eval()`` find everything by themselves."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, no_grad
 
 
 class Parameter(Tensor):
@@ -48,22 +45,15 @@ class Module:
     def __call__(self, *inputs):
         return self.forward(*inputs)
 
-    # ----- walking the tree -----------------------------------------------------------------------
-    def named_modules(self, prefix=""):
-        """(dotted name, module) for this module and every sub-module, depth first.
-
-        A module used in several places (``Sequential(d, relu, d, relu)``) is listed once, under its
-        first name, as in PyTorch: it is one set of weights, trained and counted once.
-        """
-        return self._walk(prefix, set())
-
-    def _walk(self, prefix, seen):
-        if id(self) in seen:
-            return
-        seen.add(id(self))
-        yield prefix, self
-        for name, module in self._modules.items():
-            yield from module._walk(f"{prefix}.{name}" if prefix else name, seen)
+    def named_modules(self, prefix="", _seen=None):
+        """(dotted name, module) for this module and every sub-module, depth first. A module used in
+        several places is listed once, under its first name, as in PyTorch: it is one set of weights."""
+        _seen = set() if _seen is None else _seen
+        if id(self) not in _seen:
+            _seen.add(id(self))
+            yield prefix, self
+            for name, module in self._modules.items():
+                yield from module.named_modules(f"{prefix}.{name}" if prefix else name, _seen)
 
     def named_parameters(self):
         """(dotted name, parameter) for every parameter, each listed once (under its first name)."""
@@ -74,37 +64,31 @@ class Module:
                     seen.add(id(param))
                     yield (f"{module_name}.{name}" if module_name else name), param
 
-    def parameters(self):
-        return [param for _, param in self.named_parameters()]
+    def parameters(self): return [param for _, param in self.named_parameters()]
+    def children(self): return list(self._modules.values())
+    def num_parameters(self) -> int: return sum(p.size for p in self.parameters())
 
-    def children(self):
-        return list(self._modules.values())
-
-    def num_parameters(self) -> int:
-        return sum(p.size for p in self.parameters())
-
-    # ----- modes ----------------------------------------------------------------------------------
     def train(self, mode: bool = True):
-        """Training mode: dropout is active. Returns self."""
+        """Training mode (dropout active) for this module and every sub-module. Returns self."""
         for _, module in self.named_modules():
             object.__setattr__(module, "training", mode)
         return self
 
     def eval(self):
-        """Evaluation mode: dropout is the identity. (Use ``no_grad()`` as well to skip the graph.)"""
+        """Evaluation mode: dropout is the identity. (``no_grad()`` skips the graph as well.)"""
         return self.train(False)
 
     def zero_grad(self):
         for p in self.parameters():
             p.grad = None
 
-    # ----- saving ---------------------------------------------------------------------------------
     def state_dict(self):
         """Dotted parameter names -> host NumPy copies of their values."""
         return OrderedDict((name, backend.to_numpy(p.data).copy()) for name, p in self.named_parameters())
 
     def load_state_dict(self, state):
-        """Copy values from ``state`` into the parameters, in place; names and shapes must match."""
+        """Copy ``state`` (a dict as ``state_dict()`` returns) into the parameters, in place. Names
+        and shapes must match; nothing changes unless every value fits."""
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict expects a dict of parameter name -> array (as state_dict() "
                             f"returns), got {type(state).__name__}")
@@ -113,7 +97,7 @@ class Module:
         if missing or unexpected:
             raise KeyError(f"load_state_dict: missing {missing}, unexpected {unexpected}")
         values = {}
-        for name, param in params.items():  # check every value before changing any parameter
+        for name, param in params.items():
             value = state[name].data if isinstance(state[name], Tensor) else state[name]
             try:
                 values[name] = backend.as_array(value, param.dtype)
@@ -126,7 +110,6 @@ class Module:
         for name, param in params.items():
             param.data[...] = values[name]
 
-    # ----- describing -----------------------------------------------------------------------------
     def extra_repr(self) -> str:
         return ""
 
@@ -137,50 +120,43 @@ class Module:
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
     def summary(self, input_shape, print_fn=print) -> str:
-        """Print a Keras-style table: each leaf layer, its output shape and parameter count.
+        """Print (and return) a Keras-style table: each leaf layer, its output shape, its parameters.
 
-        ``input_shape`` excludes the batch axis, e.g. ``(784,)`` or ``(1, 28, 28)``. Runs one sample
-        through the model in eval mode without recording a graph, then puts every module's mode back
-        (even when the forward fails). A layer used twice gets a row per call. Returns the text too.
+        ``input_shape`` excludes the batch axis, e.g. ``(784,)``. One zero sample runs through the
+        model in eval mode without a graph, each leaf's ``forward`` wrapped to record a row per call;
+        every module's mode comes back afterwards, even when the forward fails.
         """
-        from ..tensor import no_grad  # noqa: PLC0415
+        modules, rows = [module for _, module in self.named_modules()], []
+        leaves, modes = [(n, m) for n, m in self.named_modules() if not m._modules], [m.training for m in modules]
 
-        rows = []
-        modules = [m for _, m in self.named_modules()]  # each module once, even when shared
-        modes = [m.training for m in modules]
-        patched = []
+        def recording(name, module):
+            def forward(*inputs):
+                out = type(module).forward(module, *inputs)
+                count = sum(p.size for p in module._parameters.values())
+                rows.append((f"{name} ({type(module).__name__})", f"(None, {', '.join(map(str, out.shape[1:]))})", count))
+                return out
+            return forward
+
         try:
-            for name, module in self.named_modules():
-                if module._modules:  # a container: its leaves make the rows
-                    continue
-                def recording_forward(*inputs, _module=module, _name=name):
-                    out = type(_module).forward(_module, *inputs)
-                    rows.append((_name, type(_module).__name__, "(None, " + ", ".join(map(str, out.shape[1:])) + ")",
-                                 sum(p.size for p in _module._parameters.values())))
-                    return out
-                object.__setattr__(module, "forward", recording_forward)
-                patched.append(module)
-            self.eval()
+            for name, module in leaves:
+                object.__setattr__(module, "forward", recording(name, module))
             with no_grad():
-                self(Tensor(backend.xp.zeros((1, *input_shape), dtype="float32")))
+                self.eval()(Tensor(backend.xp.zeros((1, *input_shape), dtype="float32")))
         finally:
-            for module, mode in zip(modules, modes):  # first: nothing here can raise
+            for module, mode in zip(modules, modes):
                 object.__setattr__(module, "training", mode)
-            for module in patched:
-                object.__delattr__(module, "forward")
-        width = max([len(f"{n} ({t})") for n, t, _, _ in rows] + [20])
+            for _, module in leaves:
+                module.__dict__.pop("forward", None)
+        width = max([len(layer) for layer, _, _ in rows] + [20])
         header = f"{'Layer (type)':<{width}}  {'Output shape':<20}  {'Param #':>10}"
-        lines = [header, "=" * len(header)]
-        for name, kind, shape, count in rows:
-            lines.append(f"{f'{name} ({kind})':<{width}}  {shape:<20}  {count:>10,}")
-        lines += ["=" * len(header), f"Total params: {self.num_parameters():,}"]
-        text = "\n".join(lines)
+        lines = [header, "=" * len(header)] + [f"{layer:<{width}}  {shape:<20}  {n:>10,}" for layer, shape, n in rows]
+        text = "\n".join(lines + ["=" * len(header), f"Total params: {self.num_parameters():,}"])
         print_fn(text)
         return text
 
 
 class Sequential(Module):
-    """Layers applied in order; they are registered as ``0``, ``1``, ... like PyTorch's."""
+    """Layers applied in order, registered as ``0``, ``1``, ... like PyTorch's."""
 
     def __init__(self, *layers):
         super().__init__()
@@ -189,14 +165,9 @@ class Sequential(Module):
                 raise TypeError(f"Sequential takes Modules, got {type(layer).__name__} at position {index}")
             setattr(self, str(index), layer)
 
-    def __getitem__(self, index):
-        return list(self._modules.values())[index]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+    def __getitem__(self, index): return list(self._modules.values())[index]
+    def __len__(self): return len(self._modules)
+    def __iter__(self): return iter(self._modules.values())
 
     def forward(self, x):
         for layer in self._modules.values():

@@ -26,8 +26,7 @@ class ReLU(Function):
         self.mask = x > 0
         return x * self.mask
 
-    def backward(self, grad):
-        return grad * self.mask
+    def backward(self, grad): return grad * self.mask
 
 
 class Sigmoid(Function):
@@ -37,8 +36,7 @@ class Sigmoid(Function):
         self.s = sigmoid(x)
         return self.s
 
-    def backward(self, grad):
-        return grad * self.s * (1 - self.s)
+    def backward(self, grad): return grad * self.s * (1 - self.s)
 
 
 class Tanh(Function):
@@ -48,8 +46,7 @@ class Tanh(Function):
         self.t = backend.xp.tanh(x)
         return self.t
 
-    def backward(self, grad):
-        return grad * (1 - self.t * self.t)
+    def backward(self, grad): return grad * (1 - self.t * self.t)
 
 
 class Softmax(Function):
@@ -65,8 +62,7 @@ class Softmax(Function):
         self.y = e / e.sum(axis=self.axes, keepdims=True)
         return self.y
 
-    def backward(self, grad):
-        return self.y * (grad - (grad * self.y).sum(axis=self.axes, keepdims=True))
+    def backward(self, grad): return self.y * (grad - (grad * self.y).sum(axis=self.axes, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -80,5 +76,4 @@ class LogSoftmax(Function):
         self.out = log_softmax(x, self.axes)
         return self.out
 
-    def backward(self, grad):
-        return grad - backend.xp.exp(self.out) * grad.sum(axis=self.axes, keepdims=True)
+    def backward(self, grad): return grad - backend.xp.exp(self.out) * grad.sum(axis=self.axes, keepdims=True)

@@ -22,5 +22,4 @@ class Dropout(Function):
         self.mask = (u >= self.p) * x.dtype.type(1 / (1 - self.p))
         return x * self.mask
 
-    def backward(self, grad):
-        return grad * self.mask
+    def backward(self, grad): return grad * self.mask

@@ -21,8 +21,7 @@ class BCEWithLogits(Function):
         self.n = terms.size
         return terms.mean()
 
-    def backward(self, grad):
-        return grad * (sigmoid(self.z) - self.y) / self.n, None
+    def backward(self, grad): return grad * (sigmoid(self.z) - self.y) / self.n, None
 
 
 class L1(Function):
@@ -35,8 +34,7 @@ class L1(Function):
         self.diff = p - y
         return backend.xp.abs(self.diff).mean()
 
-    def backward(self, grad):
-        return grad * backend.xp.sign(self.diff) / self.diff.size, None
+    def backward(self, grad): return grad * backend.xp.sign(self.diff) / self.diff.size, None
 
 
 class CrossEntropy(Function):

@@ -10,9 +10,7 @@ from ..tensor import Function
 
 def normalize_axis(axis, ndim):
     """``axis`` (an int, a tuple of ints or None for all) as a sorted tuple of axes in [0, ndim).
-
-    A 0-d array accepts axis 0 and -1 and has no axes to reduce, as in PyTorch.
-    """
+    A 0-d array accepts axis 0 and -1 and has no axes to reduce, as in PyTorch."""
     axes = tuple(range(ndim)) if axis is None else (axis,) if is_integer(axis) else axis
     if not isinstance(axes, tuple | list) or not all(is_integer(a) for a in axes):
         raise ValueError(f"axis must be an integer, a tuple of integers or None, got {axis!r}")
@@ -23,11 +21,8 @@ def normalize_axis(axis, ndim):
 
 
 def _unreduce(grad, axes, keepdims, shape):
-    """The gradient of a reduction, (shape without ``axes``) -> ``shape``: every reduced element
-    receives its output's gradient."""
-    if not keepdims:
-        grad = backend.xp.expand_dims(grad, axes)
-    return backend.xp.broadcast_to(grad, shape)
+    """(shape without ``axes``) -> ``shape``: each reduced element receives its output's gradient."""
+    return backend.xp.broadcast_to(grad if keepdims else backend.xp.expand_dims(grad, axes), shape)
 
 
 class Sum(Function):
@@ -40,8 +35,7 @@ class Sum(Function):
         self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)
         return a.sum(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, grad):
-        return _unreduce(grad, self.axes, self.keepdims, self.shape)
+    def backward(self, grad): return _unreduce(grad, self.axes, self.keepdims, self.shape)
 
 
 class Mean(Sum):
@@ -52,8 +46,7 @@ class Mean(Sum):
         self.n = a.dtype.type(math.prod(a.shape[i] for i in self.axes))
         return total / self.n
 
-    def backward(self, grad):
-        return super().backward(grad / self.n)
+    def backward(self, grad): return super().backward(grad / self.n)
 
 
 class Max(Function):

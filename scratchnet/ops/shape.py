@@ -21,8 +21,7 @@ class Reshape(Function):
             raise ValueError(f"cannot reshape a tensor of shape {a.shape} ({a.size} elements) "
                              f"to {self.new_shape}") from None
 
-    def backward(self, grad):
-        return grad.reshape(self.shape)
+    def backward(self, grad): return grad.reshape(self.shape)
 
 
 class Transpose(Function):
@@ -40,8 +39,7 @@ class Transpose(Function):
         self.inverse = None if axes is None else tuple(backend.np.argsort(axes))
         return a.transpose(self.axes)
 
-    def backward(self, grad):
-        return grad.transpose(self.inverse)
+    def backward(self, grad): return grad.transpose(self.inverse)
 
 
 class GetItem(Function):
