@@ -121,6 +121,10 @@ def test_a_file_the_user_put_where_a_new_result_goes_is_kept(tmp_path):
     with pytest.raises(RunStopped, match="extra.png.*in the way.*unchanged"):
         run(out, {"metrics.json": "new", "extra.png": "new"}, force=True)
     assert (out / "extra.png").read_text() == "mine" and (out / "metrics.json").read_text() == "old"
+    (out / "figs").write_text("mine")  # a file where the new results need a folder
+    with pytest.raises(RunStopped, match="figs: a file the earlier run did not write is in the way"):
+        run(out, {"figs/loss.png": "new"}, force=True)
+    assert (out / "figs").read_text() == "mine" and read_manifest(out)["files"] == ["metrics.json"]
     assert no_partials(tmp_path)
 
 
@@ -164,6 +168,13 @@ def test_run_script_prints_one_line_and_exits_with_the_status(tmp_path, capsys):
         run_script(main)
     assert info.value.code == 130
     assert capsys.readouterr().err == f"interrupted: nothing written to {tmp_path / 'run'}\n"
+
+    def interrupted_early():
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as info:
+        run_script(interrupted_early)
+    assert info.value.code == 130 and capsys.readouterr().err == "interrupted: nothing written\n"
 
 
 def test_an_unwritable_out_is_a_one_line_error_before_any_work(tmp_path, capsys):

@@ -64,6 +64,9 @@ def run_script(main) -> None:
     except RunStopped as stop:
         print(stop.message, file=sys.stderr, flush=True)
         sys.exit(stop.status)
+    except KeyboardInterrupt:  # before the output folder was opened: nothing was written
+        print("interrupted: nothing written", file=sys.stderr, flush=True)
+        sys.exit(INTERRUPTED_STATUS)
 
 
 # ----- checks before any work -------------------------------------------------------------------------
@@ -172,6 +175,16 @@ def _inside(real: Path, name: str) -> bool:
     return Path(os.path.realpath((real / name).parent)) == (real / name).parent
 
 
+def _in_the_way(real: Path, name: str, earlier: list[str]) -> Path | None:
+    """What keeps a new result ``name`` from its place in ``real`` without deleting a file the earlier
+    run did not write: that file at the same path, or a file where the result needs a folder."""
+    target = real / name
+    if name not in earlier and (target.exists() or target.is_symlink()):
+        return target
+    return next((folder for folder in target.parents if folder != real and real in folder.parents
+                 and folder.exists() and not folder.is_dir()), None)
+
+
 def _write_manifest(folder: Path, script: str, files) -> None:
     note = (f"Written by {script} (scratchnet's examples). The files listed are that run's results: its --force "
             f"replaces them and leaves every other file in this folder alone.")
@@ -186,9 +199,9 @@ def _move_in(staging: Path, real: Path, script: str, earlier: list[str]) -> None
     leaves every file either run wrote recorded, and never blocks the next --force."""
     new = _files_under(staging)
     for name in new:
-        target = real / name
-        if name not in earlier and (target.exists() or target.is_symlink()):
-            raise FileExistsError(errno.EEXIST, "a file the earlier run did not write is in the way", str(target))
+        blocking = _in_the_way(real, name, earlier)
+        if blocking is not None:
+            raise FileExistsError(errno.EEXIST, "a file the earlier run did not write is in the way", str(blocking))
     real.mkdir(parents=True, exist_ok=True)
     _write_manifest(real, script, set(new) | set(earlier))
     for name in new:
