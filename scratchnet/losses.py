@@ -1,8 +1,6 @@
 """Loss functions, called as ``loss(prediction, target)`` and averaged over every element (or, for
 cross-entropy, over the batch). The target may be a Tensor, an array or a list; it gets no gradient."""
 
-from __future__ import annotations
-
 import math
 
 from . import backend

@@ -1,8 +1,6 @@
 """Optimizers: each reads every parameter's ``.grad`` and updates its ``.data`` in place. A training
 step, as in PyTorch:  ``optimizer.zero_grad(); loss.backward(); optimizer.step()``."""
 
-from __future__ import annotations
-
 import math
 from collections.abc import Mapping
 
