@@ -42,7 +42,7 @@ def optimizer_list(text):
 
 
 def build_parser():
-    parser = bump.parser(Path(__file__).name, "Q1 phase sweep: the critical bump height h* against the learning "
+    parser = bump.option_parser(Path(__file__).name, "Q1 phase sweep: the critical bump height h* against the learning "
                          "rate for gradient descent, SGD with momentum and Adam, by bisection on the full bump "
                          "loss; saves a PNG.")
     parser.add_argument("--out", type=Path, default=Path("runs/q1_phase/critical_height.png"),

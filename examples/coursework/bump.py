@@ -338,14 +338,15 @@ EPS = float_in(1e-12, 1, low_included=True)  # keeps Adam's division defined whe
 # float64 an eps much below 1e-12 is lost next to sqrt(v_hat) = 1 (tests/test_q1.py shows eps = 0)
 
 
-def parser(script, description):
+def option_parser(script, description):
+    """An argparse parser for a Q1 script that shows each option's default in --help."""
     return argparse.ArgumentParser(prog=script, description=description,
                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
 def q1a_options(argv=None):
     """The options of examples/q1a_gd.py, parsed (a one-line error and exit 2 for a bad one)."""
-    options = parser("q1a_gd.py", "Q1(a): gradient descent (scratchnet.optim.SGD) from x0 = 0 on the bump "
+    options = option_parser("q1a_gd.py", "Q1(a): gradient descent (scratchnet.optim.SGD) from x0 = 0 on the bump "
                                   "loss; prints the step table and whether it is stuck at the local minimum x = 1.")
     options.add_argument("--h", type=BUMP_HEIGHT, default=0.5, help="height of the bump, in (0, 100]")
     options.add_argument("--lr", type=LEARNING_RATE, default=0.3, help="learning rate, in (0, 10]")
@@ -355,7 +356,7 @@ def q1a_options(argv=None):
 
 def q1b_options(argv=None):
     """The options of examples/q1b_adam.py, parsed (a one-line error and exit 2 for a bad one)."""
-    options = parser("q1b_adam.py", "Q1(b): Adam from x0 = 0 on the bump loss: its overshoot max x, the "
+    options = option_parser("q1b_adam.py", "Q1(b): Adam from x0 = 0 on the bump loss: its overshoot max x, the "
                                     "critical bump height h* = max x - 1, the same h* by bisection, and the "
                                     "assignment's m_hat * sqrt(v_hat) loop.")
     options.add_argument("--lr", type=LEARNING_RATE, default=0.3, help="learning rate, in (0, 10]")
@@ -431,6 +432,6 @@ def plot_loss(path: Path, h, plt, lr=0.3, gd_steps=6, adam_steps=20):
 __all__ = [
     "BUMP_HEIGHT", "COLORS", "EPS", "GLOBAL_DEPTH", "LABELS", "LEARNING_RATE", "LOCAL_MIN", "OPTIMIZERS", "STEPS",
     "Trajectory", "assignment_adam", "bump_loss", "bump_top", "critical_height", "critical_heights", "escapes",
-    "escapes_batched", "find_cycle", "gd_verdict", "global_minimum", "make_optimizer", "parser", "plot_loss",
+    "escapes_batched", "find_cycle", "gd_verdict", "global_minimum", "make_optimizer", "option_parser", "plot_loss",
     "plot_phase", "q1a_options", "q1b_options", "run_batched", "run_optimizer",
 ]
