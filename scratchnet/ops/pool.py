@@ -41,7 +41,8 @@ class MaxPool2d(Function):
         grad_x = xp.zeros_like(self.x)
         unsent = xp.ones_like(self.y, dtype=bool)  # windows whose gradient is not sent yet
         for x_window, grad_window in zip(self.windows(self.x), self.windows(grad_x)):
-            first_max = (x_window == self.y) & unsent
+            first_max = x_window == self.y
+            first_max &= unsent
             unsent ^= first_max
             if self.s >= self.k:  # windows do not overlap: each pixel is in one, so write, not add
                 xp.multiply(grad, first_max, out=grad_window)
