@@ -542,3 +542,11 @@ def test_repr():
     text = repr(AutoEncoder())
     assert "(encoder): Sequential(" in text and "(0): Dense(8, 4)" in text and "Dropout(p=0.2)" in text
     assert repr(nn.Conv2D(1, 2, 3)) == "Conv2D(1, 2, kernel_size=3, stride=1, padding=0)"
+
+
+@pytest.mark.parametrize("state", [[1, 2], "weights.npz", None, np.zeros(3)])
+def test_load_state_dict_refuses_what_is_not_a_mapping(state):
+    model = nn.Dense(2, 2)
+    with pytest.raises(TypeError, match=r"load_state_dict expects a dict of parameter name -> array \(as "
+                                        r"state_dict\(\) returns\), got " + type(state).__name__):
+        model.load_state_dict(state)
