@@ -36,7 +36,7 @@ class Sigmoid(Function):
         self.s = sigmoid(x)
         return self.s
 
-    def backward(self, grad): return grad * self.s * (1 - self.s)
+    def backward(self, grad): return grad * (self.s * (1 - self.s))
 
 
 class Tanh(Function):
