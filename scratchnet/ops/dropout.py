@@ -18,7 +18,7 @@ class Dropout(Function):
         # x * mask runs over both arrays in step; any order gives the same distribution
         order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])  # outermost axis first
         u = backend.device_rng().random([x.shape[a] for a in order], dtype=backend.xp.float32)
-        u = u.transpose(backend.np.argsort(order))
+        u = u.transpose(tuple(int(a) for a in backend.np.argsort(order)))
         self.mask = (u >= self.p) * x.dtype.type(1 / (1 - self.p))
         return x * self.mask
 
