@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from .. import backend
 from ..tensor import Tensor, no_grad
 
+_summary_rows = None  # while Module.summary runs: (leaf module, output shape) of each call
+
 
 class Parameter(Tensor):
     """A Tensor that is a learnable weight: it always requires grad."""
@@ -43,7 +45,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *inputs):
-        return self.forward(*inputs)
+        out = self.forward(*inputs)
+        if _summary_rows is not None and not self._modules:  # inside summary(): a leaf adds its row
+            _summary_rows.append((self, out.shape))
+        return out
 
     def named_modules(self, prefix="", _seen=None):
         """(dotted name, module) for this module and every sub-module, depth first. A module used in
@@ -123,30 +128,22 @@ class Module:
         """Print (and return) a Keras-style table: each leaf layer, its output shape, its parameters.
 
         ``input_shape`` excludes the batch axis, e.g. ``(784,)``. One zero sample runs through the
-        model in eval mode without a graph, each leaf's ``forward`` wrapped to record a row per call;
-        every module's mode comes back afterwards, even when the forward fails.
+        model in eval mode without a graph while ``__call__`` records a row per leaf call; every
+        module's mode comes back afterwards, even when the forward fails.
         """
-        modules, rows = [module for _, module in self.named_modules()], []
-        leaves, modes = [(n, m) for n, m in self.named_modules() if not m._modules], [m.training for m in modules]
-
-        def recording(name, module):
-            def forward(*inputs):
-                out = type(module).forward(module, *inputs)
-                count = sum(p.size for p in module._parameters.values())
-                rows.append((f"{name} ({type(module).__name__})", f"(None, {', '.join(map(str, out.shape[1:]))})", count))
-                return out
-            return forward
-
+        global _summary_rows
+        names = {id(module): f"{name} ({type(module).__name__})" for name, module in self.named_modules()}
+        modes = [(module, module.training) for _, module in self.named_modules()]
+        _summary_rows = rows = []
         try:
-            for name, module in leaves:
-                object.__setattr__(module, "forward", recording(name, module))
             with no_grad():
                 self.eval()(Tensor(backend.xp.zeros((1, *input_shape), dtype="float32")))
         finally:
-            for module, mode in zip(modules, modes):
+            _summary_rows = None
+            for module, mode in modes:
                 object.__setattr__(module, "training", mode)
-            for _, module in leaves:
-                module.__dict__.pop("forward", None)
+        rows = [(names.get(id(m), type(m).__name__), f"(None, {', '.join(map(str, shape[1:]))})", m.num_parameters())
+                for m, shape in rows]
         width = max([len(layer) for layer, _, _ in rows] + [20])
         header = f"{'Layer (type)':<{width}}  {'Output shape':<20}  {'Param #':>10}"
         lines = [header, "=" * len(header)] + [f"{layer:<{width}}  {shape:<20}  {n:>10,}" for layer, shape, n in rows]
