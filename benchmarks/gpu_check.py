@@ -60,11 +60,10 @@ HOSTGUARD_PATH = ROOT / "tests" / "hostguard"
 # name -> (kind, latent)
 MODELS = {"ae2": ("autoencoder", 2), "ae16": ("autoencoder", 16), "ae256": ("autoencoder", 256),
           "dis": ("dis_net", None)}
-# Adam's array operations per parameter and step (optim.Adam.step, weighted-sum form): m_sum *= b1;
-# m_sum += g; g*g; v_sum *= b2; v_sum += g*g; sqrt(v_sum); denom += eps_hat; m_sum / denom;
-# update *= step_size; p -= update. Every FLUSH_EVERY (64) steps three more (v's floor, m's flush
-# add and subtract), left out: the per-step count.
-ADAM_OPS_PER_PARAMETER = 10
+# Adam's array operations per parameter and step (optim.Adam.step, the paper's form): m *= b1;
+# (1 - b1) g; m += ; v *= b2; (1 - b2) g; * g; v += ; m / (1 - b1^t); v / (1 - b2^t); sqrt; + eps;
+# lr * m_hat; / ; p -= . The flush every FLUSH_EVERY steps is left out: the per-step count.
+ADAM_OPS_PER_PARAMETER = 14
 
 
 # --------------------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ to scratchnet, on the same machine, the same day:
 It does the same arithmetic as scratchnet, in the same order (``tests/test_benchmarks.py`` checks
 that on the NumPy backend both give bit for bit the same losses and weights after 65 steps): for
 every layer z = h W + b, ReLU as a multiply by the mask (z > 0), the sigmoid as 1 / (1 + exp(-z)),
-the L1 loss mean |out - x|, and Adam in optim.Adam's form (weighted sums m_sum, v_sum; v floored and
-m flushed every 64 steps, or every step when b2^64 < 1e-2, as ``optim.Adam._flush_due`` decides).
+the L1 loss mean |out - x|, and Adam as ``optim.Adam`` writes it (the paper's m, v, m_hat, v_hat, with
+``optim.flush_denormals_to_zero`` every ``Adam.FLUSH_EVERY`` steps).
 The backward pass is the chain rule, layer by layer, from the loss down:
 
     d out    = sign(out - x) / n                     (L1)
@@ -29,16 +29,14 @@ array of 256 x 784 float32 (800 KB) every step is memory the system maps and cle
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from scratchnet import optim
 
 
 class PlainAutoencoder:
     """Dense layers ``weights[i]`` (in, out) and ``biases[i]`` (out,), ReLU between them, a sigmoid on
     the output; trained with the L1 loss and Adam(lr, betas, eps). The arrays are float32 copies."""
-
-    V_FLOOR, M_FLUSH, FLUSH_EVERY = 1e-35, 1e-25, 64  # as in scratchnet.optim.Adam
 
     def __init__(self, weights, biases, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         self.weights = [np.array(w, dtype=np.float32) for w in weights]
@@ -46,9 +44,8 @@ class PlainAutoencoder:
         self.lr, self.betas, self.eps = lr, betas, eps
         self.t = 0
         params = self.parameters()
-        self.m_sum = [np.zeros_like(p) for p in params]
-        self.v_sum = [np.full_like(p, self.V_FLOOR / (1.0 - betas[1])) for p in params]
-        self.work = [np.empty_like(p) for p in params]
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
         self.weight_grads = [np.empty_like(w) for w in self.weights]
         self._buffers = {}  # batch size -> (activations, masks, gradients, two output-sized scratch arrays)
 
@@ -114,32 +111,20 @@ class PlainAutoencoder:
         self._adam([p for pair in zip(self.weight_grads, bias_grads) for p in pair])
         return loss
 
-    def _flush_due(self):
-        """As ``optim.Adam._flush_due``: floor v and flush m every FLUSH_EVERY steps, or every step
-        when b2 is so small that the floor would decay into the denormals in between."""
-        return self.t % self.FLUSH_EVERY == 0 or self.betas[1] ** self.FLUSH_EVERY < 1e-2
-
     def _adam(self, grads):
+        """Adam's step, the same operations in the same order as ``optim.Adam.step``."""
         b1, b2 = self.betas
         self.t += 1
-        r = math.sqrt((1.0 - b2) / (1.0 - b2**self.t))
-        step_size = self.lr * (1.0 - b1) / (1.0 - b1**self.t) / r
-        eps_hat = self.eps / r
-        flush = self._flush_due()
-        for p, g, m_sum, v_sum, work in zip(self.parameters(), grads, self.m_sum, self.v_sum, self.work):
-            m_sum *= b1
-            m_sum += g
-            v_sum *= b2
-            v_sum += np.multiply(g, g, out=work)
-            if flush:
-                np.maximum(v_sum, self.V_FLOOR / (1.0 - b2), out=v_sum)
-                m_sum += self.M_FLUSH
-                m_sum -= self.M_FLUSH
-            np.sqrt(v_sum, out=work)
-            work += eps_hat
-            np.divide(m_sum, work, out=work)
-            work *= step_size
-            p -= work
+        for p, g, m, v in zip(self.parameters(), grads, self.m, self.v):
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            m_hat = m / (1 - b1**self.t)
+            v_hat = v / (1 - b2**self.t)
+            p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            if self.t % optim.Adam.FLUSH_EVERY == 0:
+                optim.flush_denormals_to_zero(m, v)
 
     def train_epoch(self, x, order, batch_size):
         """One pass over x in the given order; returns the mean training loss."""

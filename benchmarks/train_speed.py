@@ -185,7 +185,7 @@ def run_scratchnet(kind, latent, x, y, batch, epochs, validation):
         evaluate(model, loss_fn, validation, validation, batch_size=batch)
         validation_s = time.perf_counter() - start
     state = [backend.to_numpy(p.data) for p in model.parameters()]
-    state += [backend.to_numpy(a) for a in optimizer.m_sum + optimizer.v_sum if a is not None]
+    state += [backend.to_numpy(a) for a in optimizer.m + optimizer.v if a is not None]
     return {"times": times, "cpu": cpu, "losses": losses_seen, "validation_s": validation_s,
             "denormals": denormal_count(state)}
 
@@ -262,7 +262,7 @@ def run_numpy(kind, latent, x, y, batch, epochs, validation):
         model.validation_loss(validation, batch)
         validation_s = time.perf_counter() - start
     return {"times": times, "cpu": cpu, "losses": losses_seen, "validation_s": validation_s,
-            "denormals": denormal_count(model.parameters() + model.m_sum + model.v_sum)}
+            "denormals": denormal_count(model.parameters() + model.m + model.v)}
 
 
 def runs(library, model):
