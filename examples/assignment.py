@@ -132,6 +132,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with open_run(parser, args.out, args.force, script=Path(__file__).name) as out:  # checks --out first
         metrics, report = run_questions(args, argv, out)
+    report.relocate(out, args.out)  # its figures are there now
     print(f"report: {(args.out / 'report.html').resolve()}  ({metrics['seconds']:.0f} s)")
     return metrics, report
 

@@ -49,6 +49,7 @@ def main(argv=None):
     settings = q2a.resolve_settings(args)
     with open_run(parser, args.out, args.force, script=Path(__file__).name) as out:
         metrics, report = run(args, settings, out, started)
+    report.relocate(out, args.out)  # its figures are there now
     if not args.quiet:
         print(f"wrote {args.out}: metrics.json, report.md, report.html and the figures, in {metrics['seconds']:.0f} s",
               file=sys.stderr)

@@ -1,6 +1,7 @@
 """The one-command runner: a question into one self-contained report; output folders are protected."""
 
 import importlib.util
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -81,3 +82,20 @@ def test_unknown_question_is_a_one_line_error(assignment, capsys):
     with pytest.raises(SystemExit):
         assignment.main(["q3"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_question_run_inside_the_assignment_keeps_its_figures_in_the_report(assignment, tmp_path, monkeypatch):
+    """Q2A writes into a temporary folder inside the assignment's temporary folder; both move, and the
+    combined report still finds every figure."""
+    pytest.importorskip("sklearn")
+    from test_q2a import _fake_mnist  # here: importing test_q2a at the top would need scikit-learn for every test
+
+    monkeypatch.setattr(assignment.q2a_autoencoders, "load_mnist", lambda *args, **kwargs: _fake_mnist())
+    out = tmp_path / "demo"
+    assignment.main(["q2a", "--quick", "--out", str(out), "--quiet"])
+    markdown = (out / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert links and all((out / link).is_file() for link in links) and all(link.startswith("q2a/") for link in links)
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == len(links)
+    assert ".partial-" not in markdown and sorted(p.name for p in tmp_path.iterdir()) == ["demo"]

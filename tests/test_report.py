@@ -3,7 +3,7 @@
 import json
 
 import numpy as np
-from coursework.report import write_atomic, write_json
+from coursework.report import Report, write_atomic, write_json
 
 
 def test_write_json_writes_standard_json(tmp_path):
@@ -21,3 +21,11 @@ def test_write_json_writes_standard_json(tmp_path):
 def test_write_atomic_takes_text_and_bytes(tmp_path):
     assert write_atomic(tmp_path / "a.md", "# title\n").read_text() == "# title\n"
     assert write_atomic(tmp_path / "b.png", b"\x89PNG").read_bytes() == b"\x89PNG"
+
+
+def test_relocate_points_the_images_to_where_the_results_moved(tmp_path):
+    report = Report("r")
+    report.image(tmp_path / "partial" / "q1" / "loss.png", "loss")
+    report.image(tmp_path / "elsewhere.png", "kept")
+    report.relocate(tmp_path / "partial", tmp_path / "run")
+    assert [block[1] for block in report.blocks] == [tmp_path / "run" / "q1" / "loss.png", tmp_path / "elsewhere.png"]

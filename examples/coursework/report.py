@@ -85,6 +85,15 @@ class Report:
         for block in other.blocks:
             self.blocks.append(("h", block[1] + level_shift, block[2]) if block[0] == "h" else block)
 
+    def relocate(self, old_folder, new_folder):
+        """Point the images under ``old_folder`` to the same names under ``new_folder`` (the results
+        were moved there; see ``run_folder``). Returns the report."""
+        old_folder, new_folder = Path(old_folder), Path(new_folder)
+        self.blocks = [("img", new_folder / block[1].relative_to(old_folder), block[2])
+                       if block[0] == "img" and block[1].is_relative_to(old_folder) else block
+                       for block in self.blocks]
+        return self
+
     # ----- Markdown -------------------------------------------------------------------------------
     def to_markdown(self, relative_to) -> str:
         lines = [f"# {self.title}", ""]
