@@ -77,6 +77,7 @@ def test_force_replaces_the_earlier_runs_files_and_nothing_else(tmp_path, capsys
 def test_some_folders_are_never_an_output_folder(tmp_path, monkeypatch, capsys, where):
     folder = tmp_path / "somewhere"
     folder.mkdir()
+    monkeypatch.chdir(tmp_path)  # the tests may run from the checkout: it would be named the current folder
     if where == "the current folder":
         (folder / "metrics.json").write_text("{}")  # any folder can hold one
         monkeypatch.chdir(folder)

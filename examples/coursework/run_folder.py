@@ -74,8 +74,9 @@ def run_script(main) -> None:
 
 def _forbidden(real: Path) -> str | None:
     """What ``real`` (a resolved path) is, if it is a folder no run may write into; else None."""
-    named = {Path(os.path.realpath(os.getcwd())): "the current folder", Path(os.path.realpath(Path.home())):
-             "your home folder", Path("/"): "the root folder", CHECKOUT: "the scratchnet checkout"}
+    named = {CHECKOUT: "the scratchnet checkout", Path("/"): "the root folder",
+             Path(os.path.realpath(Path.home())): "your home folder",
+             Path(os.path.realpath(os.getcwd())): "the current folder"}  # the last name of a folder wins
     return named.get(real)
 
 
