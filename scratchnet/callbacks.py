@@ -1,16 +1,10 @@
 """Callbacks: what ``fit`` does after each epoch besides training, in the shape Keras users know.
 
-- ``EarlyStopping(patience, min_delta, restore_best_weights)`` stops when ``val_loss`` has not
-  improved for ``patience`` epochs, and can end with the weights of the best epoch. With
-  ``patience=None`` it never stops and only keeps the best weights (Keras' ``save_best_only``).
-- ``ModelCheckpoint(path, resume=False)`` writes the whole training state after every epoch: the
-  weights, the optimizer's state, the history, the other callbacks' state (best weights) and the
-  random generators. With ``resume=True``, fit carries on from it, and the result is bit for bit
-  that of an uninterrupted run (on CuPy the dropout generator's state cannot be read, so its masks
-  differ).
-
-``fit`` calls the hooks of each in the order given, with a ``ModelCheckpoint`` last, so that it saves
-what the others have just updated. ``run`` is ``train.Run``: the model, optimizer, history, settings.
+``EarlyStopping`` stops when ``val_loss`` no longer improves and can restore the best epoch's
+weights; ``ModelCheckpoint`` writes the whole training state after every epoch, and with
+``resume=True`` carries on from it bit for bit (on CuPy the dropout generator's state cannot be
+read, so its masks differ). ``fit`` calls them in the order given, a ``ModelCheckpoint`` last so that
+it saves what the others have just updated.
 """
 
 from __future__ import annotations
@@ -19,7 +13,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 
 from . import backend
 from .checks import is_integer, is_real
@@ -27,13 +20,14 @@ from .files import UNREADABLE_NPZ, atomic_write, load_npz, remove_leftovers
 
 __all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "load_checkpoint", "save_checkpoint"]
 
-_HEADER = "scratchnet_checkpoint"
-CHECKPOINT_VERSION = 2
+_HEADER, _ARRAY = "scratchnet_checkpoint", "__ndarray__"
+CHECKPOINT_VERSION = 3
 
 
 class Callback:
-    """A hook into ``fit``; override what you need. ``state_dict``/``load_state_dict`` carry the
-    callback's state through a ``ModelCheckpoint``. Set ``run.history.stopped_early = True`` to stop."""
+    """A hook into ``fit``; override what you need. ``run`` holds ``model``, ``optimizer``, ``history``,
+    ``epochs``, ``batch_size``, ``validation`` (a bool) and ``callbacks``; set ``run.history.stopped_early``
+    to stop. ``state_dict``/``load_state_dict`` carry the callback's state through a ``ModelCheckpoint``."""
 
     def on_train_begin(self, run):
         pass
@@ -88,13 +82,12 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Write the whole training state to ``path`` after every epoch, atomically (``files.atomic_write``).
+    """Write the whole training state to ``path`` after every epoch, atomically.
 
     Without ``resume`` an earlier checkpoint at ``path`` is replaced, and any other file is refused.
-    With ``resume=True`` an existing checkpoint is loaded and fit carries on after its last epoch, up
-    to the ``epochs`` given. As in PyTorch's ``optimizer.load_state_dict``, the checkpoint's optimizer
-    settings (``lr``) replace the new optimizer's; the ``batch_size`` given is used from then on. Each
-    difference is said in one line on stderr. A save or a resume removes killed writes' leftovers.
+    With ``resume=True`` fit carries on after the checkpoint's last epoch, up to the ``epochs`` given;
+    as in PyTorch, the checkpoint's optimizer settings (``lr``) replace the new optimizer's. Each
+    such difference is said in one line on stderr. Killed writes' ``.tmp`` leftovers are removed.
     """
 
     def __init__(self, path, resume=False):
@@ -103,7 +96,8 @@ class ModelCheckpoint(Callback):
         self.path, self.resume = os.fspath(path), resume
 
     def on_train_begin(self, run):
-        _check_writable(self.path)
+        if os.path.isdir(self.path):
+            raise ValueError(f"ModelCheckpoint: {self.path!r} is a folder; pass the path of a file in it")
         remove_leftovers(self.path)
         if os.path.exists(self.path):
             try:
@@ -114,29 +108,16 @@ class ModelCheckpoint(Callback):
                 _restore(run, state, self.path)
 
     def on_epoch_end(self, run, record):
-        state = {"model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(), "rng": _rng_state(),
-                 "history": {"epochs": run.history.epochs, "stopped_early": run.history.stopped_early},
-                 "settings": {"epochs": run.epochs, "batch_size": run.batch_size},
-                 "callbacks": {str(i): c.state_dict() for i, c in enumerate(run.callbacks) if isinstance(c, Callback)}}
-        save_checkpoint(self.path, state)
-
-
-def _check_writable(path):
-    """Refuse, before any training, a checkpoint path that could not be written after the first epoch."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ValueError(f"ModelCheckpoint: {path!r} is a folder; pass the path of a file in it")
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise ValueError(f"ModelCheckpoint: cannot write in {folder!r} ({error.strerror or error}); "
-                         f"choose an existing folder you can write to") from None
+        save_checkpoint(self.path, {
+            "model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(), "rng": _rng_state(),
+            "history": {"epochs": run.history.epochs, "stopped_early": run.history.stopped_early},
+            "settings": {"epochs": run.epochs, "batch_size": run.batch_size},
+            "callbacks": {str(i): c.state_dict() for i, c in enumerate(run.callbacks) if isinstance(c, Callback)}})
 
 
 def _restore(run, state, path):
     """Load a checkpoint's training state into ``run``; say in one line each setting it replaces."""
-    given = {k: v for k, v in run.optimizer.state_dict().items() if isinstance(v, float)}
+    given = run.optimizer.state_dict()
     try:
         run.model.load_state_dict(state["model"])
         run.optimizer.load_state_dict(state["optimizer"])
@@ -152,7 +133,7 @@ def _restore(run, state, path):
         run.history.append(record)
     run.history.stopped_early = stopped
     notes = [f"{k} {v} from the checkpoint replaces {given[k]} given" for k, v in run.optimizer.state_dict().items()
-             if k in given and v != given[k]]
+             if isinstance(v, float) and v != given.get(k)]
     if stopped or len(records) >= run.epochs:
         why = "its run stopped early" if stopped else "nothing to do"
         notes.append(f"resuming at epoch {len(records)} of {run.epochs}: {why}")
@@ -166,10 +147,8 @@ def _restore(run, state, path):
 
 def _rng_state():
     """The shuffling generator's state, and on NumPy the dropout generator's (CuPy's cannot be read)."""
-    state = {"host": backend.host_rng().bit_generator.state}
-    if backend.name == "numpy":
-        state["device"] = backend.device_rng().bit_generator.state
-    return state
+    devices = {"device": backend.device_rng()} if backend.name == "numpy" else {}
+    return {name: rng.bit_generator.state for name, rng in ({"host": backend.host_rng()} | devices).items()}
 
 
 def _set_rng_state(state):
@@ -179,41 +158,29 @@ def _set_rng_state(state):
 
 
 def save_checkpoint(path, state):
-    """Write a nested dict to ``path`` as an ``.npz``: arrays as its members, everything else
-    (numbers, strings, lists) as JSON in the member ``scratchnet_checkpoint``. Atomic."""
-    arrays, values = {}, {}
+    """Write a nested dict to ``path`` as an ``.npz``, atomically: each array as a member ``0``, ``1``, ...,
+    the rest as JSON in the member ``scratchnet_checkpoint``, where an array reads ``{"__ndarray__": member}``."""
+    arrays = {}
 
-    def split(tree, prefix):
-        for key, value in tree.items():
-            if isinstance(value, dict):
-                split(value, f"{prefix}{key}/")
-            elif isinstance(value, backend.np.ndarray | backend.xp.ndarray):
-                arrays[f"{prefix}{key}"] = backend.to_numpy(value)
-            else:
-                values[f"{prefix}{key}"] = value
+    def encode(value):  # what JSON cannot hold: arrays, and NumPy's scalars
+        if not isinstance(value, backend.np.ndarray | backend.xp.ndarray):
+            return value.item()
+        arrays[str(len(arrays))] = backend.to_numpy(value)
+        return {_ARRAY: str(len(arrays) - 1)}
 
-    split(state, "")
-    header = json.dumps({"version": CHECKPOINT_VERSION, "values": values}, default=lambda v: v.item())
+    header = json.dumps({"version": CHECKPOINT_VERSION, "state": state}, default=encode)
     with atomic_write(path) as handle:
         backend.np.savez(handle, **arrays, **{_HEADER: backend.np.asarray(header)})
     remove_leftovers(path)
 
 
 def load_checkpoint(path):
-    """Read what ``save_checkpoint`` wrote, as the same nested dict (loading runs no code: no pickle)."""
+    """Read what ``save_checkpoint`` wrote, as the same nested dict (no pickle: loading runs no code)."""
     try:
         with load_npz(path) as stored:
-            header = json.loads(str(stored[_HEADER]))
+            header = json.loads(str(stored[_HEADER]), object_hook=lambda d: stored[d[_ARRAY]] if _ARRAY in d else d)
             if header["version"] != CHECKPOINT_VERSION:
                 raise ValueError(f"it is version {header['version']}; this scratchnet reads version {CHECKPOINT_VERSION}")
-            flat = {key: stored[key] for key in stored.files if key != _HEADER} | header["values"]
+            return header["state"]
     except (*UNREADABLE_NPZ, TypeError) as error:
         raise ValueError(f"{os.fspath(path)!r} is not a scratchnet checkpoint ({error})") from None
-    tree = {}
-    for key, value in flat.items():
-        *groups, name = key.split("/")
-        node = tree
-        for group in groups:
-            node = node.setdefault(group, {})
-        node[name] = value
-    return tree

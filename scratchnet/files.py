@@ -18,8 +18,7 @@ from pathlib import Path
 
 from . import backend
 
-# What np.load can raise for a damaged or foreign npz: a cut-off or non-zip file, a bad CRC or
-# deflate stream, a missing member, or an array that would need pickle.
+# What np.load raises for a damaged or foreign npz (cut off, bad CRC, missing member, pickled array).
 UNREADABLE_NPZ = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 
 _UMASK = os.umask(0)  # reading the umask means setting it: once, at import
@@ -37,8 +36,7 @@ def load_npz(path):
 
 @contextlib.contextmanager
 def atomic_write(path, mode: str = "wb"):
-    """``with atomic_write(path) as handle:`` writes ``path`` all at once or not at all.
-
+    """``with atomic_write(path, mode) as handle:`` writes ``path`` all at once or not at all.
     ``mode``: ``"wb"`` (bytes) or ``"w"`` (UTF-8 text). A missing folder is created."""
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write: mode must be 'wb' or 'w', got {mode!r}")

@@ -1,22 +1,17 @@
 """The training loop: ``fit``, ``evaluate`` and ``predict``, as Keras users know them.
 
-**Batches and epochs.** Each epoch puts the training samples in a new random order (drawn from the
-seeded ``backend.host_rng()``, so ``manual_seed`` makes a run reproducible) and cuts them into
-mini-batches. For each batch: the forward pass, the loss, ``zero_grad``, ``backward``, ``step``.
-
-**Validation.** After each epoch the model is measured on ``validation_data`` in ``eval()`` mode
-(no dropout) under ``no_grad()`` (no graph): the honest estimate of how it does on new data, and
-the way to see over-fitting (the training loss still falling, the validation loss rising).
-
-**Callbacks** (``scratchnet.callbacks``) then do the rest: keep the best weights, stop early, write
-a checkpoint to resume from. A plain function in ``callbacks`` is called with each epoch's record.
+Each epoch puts the samples in a new random order (from the seeded ``backend.host_rng()``, so
+``manual_seed`` makes a run reproducible) and, for each mini-batch, runs the forward pass, the loss,
+``zero_grad``, ``backward`` and ``step``. Then the model is measured on ``validation_data`` in
+``eval()`` mode without a graph, and the callbacks (``scratchnet.callbacks``) keep the best weights,
+stop early or write a checkpoint.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from types import SimpleNamespace
 
 from . import backend
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
@@ -32,7 +27,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 __all__ = ["EarlyStopping", "History", "ModelCheckpoint", "NonFiniteLossError", "epoch_values", "evaluate", "fit",
            "predict"]
 
-EVAL_BATCH_SIZE = 256  # batch size of validation, evaluate and predict (no graph: larger is fine)
+EVAL_BATCH_SIZE = 256  # validation, evaluate and predict keep no graph: larger batches are fine
 
 
 class NonFiniteLossError(RuntimeError):
@@ -41,7 +36,7 @@ class NonFiniteLossError(RuntimeError):
 
 class History:
     """What ``fit`` returns. ``epochs``: one record per epoch, ``{"epoch", "loss", "val_loss",
-    "val_<metric>", "seconds"}``; ``history``: the same as Keras' dict of lists (no epoch, seconds);
+    "val_<metric>", "seconds"}``; ``history``: Keras' dict of lists (without epoch and seconds);
     ``best_epoch``/``best_val_loss``: the epoch with the lowest ``val_loss``; ``stopped_early``."""
 
     def __init__(self):
@@ -56,6 +51,9 @@ class History:
     def __len__(self):
         return len(self.epochs)
 
+    def __repr__(self):
+        return f"History(epochs={len(self)}, best_epoch={self.best_epoch}, stopped_early={self.stopped_early})"
+
     @property
     def best_epoch(self):
         losses = [(r["val_loss"], r["epoch"]) for r in self.epochs if math.isfinite(r.get("val_loss", math.nan))]
@@ -69,47 +67,31 @@ class History:
     def seconds(self):
         return sum(r["seconds"] for r in self.epochs)
 
-    def __repr__(self):
-        return f"History(epochs={len(self)}, best_epoch={self.best_epoch}, stopped_early={self.stopped_early})"
-
-
-@dataclass
-class Run:
-    """What callbacks see of one ``fit`` call."""
-
-    model: Module
-    optimizer: object
-    history: History
-    epochs: int
-    batch_size: int
-    validation: bool
-    callbacks: list
-
 
 def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_data=None, metrics=None,
         callbacks=None, progress=True):
     """Train ``model`` on (x, y) for ``epochs`` epochs of shuffled mini-batches; return a ``History``.
 
-    ``x``, ``y``: arrays with the samples on the first axis (moved to the backend once; integer
-    labels and uint8 images stay integers). ``validation_data=(x_val, y_val)`` adds ``val_loss`` and,
-    for each ``metrics`` entry ``{name: fn(prediction, target) -> float}`` (host arrays),
-    ``val_<name>``. ``callbacks``: ``Callback`` objects or plain functions of the epoch's record.
-    ``progress``: a tqdm bar per epoch (a string labels it), or False for silence.
+    ``x``, ``y``: arrays with the samples on the first axis. ``validation_data=(x_val, y_val)`` adds
+    ``val_loss``, and ``val_<name>`` for each entry of ``metrics={name: fn(prediction, target)}``
+    (host arrays in, a float out). ``callbacks``: ``Callback`` objects or functions of the epoch's
+    record. ``progress``: a tqdm bar per epoch (a string labels it), or False for silence.
     """
     x, y, val, callbacks = _check_fit_args(model, loss_fn, optimizer, x, y, epochs, batch_size,
                                            validation_data, metrics, [] if callbacks is None else callbacks)
-    xp, n = backend.xp, len(x)
     backend.device_rng()  # the dropout generator exists before the first shuffle: resume sees the same draws
-    run = Run(model, optimizer, History(), epochs, batch_size, val is not None, callbacks)
+    # what callbacks see of this call (Keras gives its callbacks model and params)
+    run = SimpleNamespace(model=model, optimizer=optimizer, history=History(), epochs=epochs, batch_size=batch_size,
+                          validation=val is not None, callbacks=callbacks)
     was_training = model.training
     _call(run, "on_train_begin")
     try:
         while len(run.history) < epochs and not run.history.stopped_early:
             started, epoch = time.perf_counter(), len(run.history) + 1
             model.train()
-            order = xp.asarray(backend.host_rng().permutation(n))
-            total = xp.zeros((), dtype=xp.float64)  # summed on the device: one wait per epoch
-            batches = _bar(range(0, n, batch_size), progress, epoch, epochs)
+            order = backend.xp.asarray(backend.host_rng().permutation(len(x)))
+            total = backend.xp.zeros((), dtype=backend.xp.float64)  # summed on the device: one wait per epoch
+            batches = _bar(range(0, len(x), batch_size), progress, epoch, epochs)
             for start in batches:
                 index = order[start:start + batch_size]
                 xb = x[index]
@@ -118,12 +100,14 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-            record = {"epoch": epoch, "loss": float(total) / n}
+            record = {"epoch": epoch, "loss": float(total) / len(x)}
             if not math.isfinite(record["loss"]):
                 raise NonFiniteLossError(f"fit: epoch {epoch}: the training loss is {record['loss']}: training "
                                          f"diverged; lower the learning rate or check the data")
             if val is not None:
-                record.update(_validate(model, loss_fn, *val, metrics or {}))
+                record["val_loss"], outputs = _run_eval(model, loss_fn, *val, EVAL_BATCH_SIZE, bool(metrics))
+                for name, metric in (metrics or {}).items():
+                    record[f"val_{name}"] = float(metric(backend.to_numpy(outputs), backend.to_numpy(val[1])))
             record["seconds"] = time.perf_counter() - started
             run.history.append(record)
             _call(run, "on_epoch_end", record)
@@ -140,14 +124,6 @@ def _call(run, hook, *args):
             getattr(callback, hook)(run, *args)
         elif hook == "on_epoch_end":
             callback(dict(*args))
-
-
-def _validate(model, loss_fn, x_val, y_val, metrics):
-    loss, outputs = _run_eval(model, loss_fn, x_val, y_val, EVAL_BATCH_SIZE, keep_outputs=bool(metrics))
-    record = {"val_loss": loss}
-    for name, metric in metrics.items():
-        record[f"val_{name}"] = float(metric(backend.to_numpy(outputs), backend.to_numpy(y_val)))
-    return record
 
 
 def _check_fit_args(model, loss_fn, optimizer, x, y, epochs, batch_size, validation_data, metrics, callbacks):
@@ -193,8 +169,8 @@ def _pair(where, x, y, x_name, y_name):
 
 
 def _to_backend(where, data, name):
-    """The whole data set on the backend, once. Integers keep their dtype (class labels; uint8 images
-    take a quarter of float32's memory); floats keep theirs; anything else becomes float32."""
+    """The whole data set on the backend, once: integers (labels, uint8 images) and floats keep their
+    dtype, anything else becomes float32."""
     data = data.data if isinstance(data, Tensor) else data
     if not hasattr(data, "dtype"):
         try:
@@ -213,16 +189,16 @@ def _number(loss, where):
     return data.reshape(())
 
 
+def epoch_values(record):
+    """An epoch record's losses and metrics as ``{name: "0.1234"}`` (no epoch number, no seconds)."""
+    return {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")}
+
+
 def _bar(batches, progress, epoch, epochs):
     if not progress or tqdm is None:
         return batches
     label = progress if isinstance(progress, str) else "epoch"
     return tqdm(batches, desc=f"{label} {epoch}/{epochs}", unit="batch", leave=True, dynamic_ncols=True)
-
-
-def epoch_values(record):
-    """An epoch record's losses and metrics as ``{name: "0.1234"}`` (no epoch number, no seconds)."""
-    return {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")}
 
 
 def _show(batches, progress, record, epochs):
