@@ -321,7 +321,8 @@ def test_ctrl_c_while_models_train_in_workers_keeps_the_earlier_results(tmp_path
         (folder / "metrics.json").write_text("{}")
     earlier = {p.name: p.read_bytes() for p in out.iterdir()}
     tests = Path(__file__).parent
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(EXAMPLE.parent)])}
+    path = [str(tests), str(EXAMPLE.parent), os.environ.get("PYTHONPATH", "")]  # the host guard's lane sets one
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     child = subprocess.Popen([sys.executable, "-c", CTRL_C_CHILD, "--epochs", "10000", "--n-init", "1", "--latent",
                               "2", "16", "--jobs", "2", "--out", str(out), "--force", "--quiet"],
                              stderr=subprocess.PIPE, text=True, env=environment)

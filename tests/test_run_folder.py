@@ -237,7 +237,8 @@ def test_ctrl_c_prints_one_line_exits_130_and_stops_the_workers(tmp_path):
     out = run(tmp_path / "run", {"metrics.json": "old"})
     before = snapshot(out)
     tests, examples = Path(__file__).parent, Path(__file__).parents[1] / "examples"
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(examples)])}
+    path = [str(tests), str(examples), os.environ.get("PYTHONPATH", "")]  # the host guard's lane sets one
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(CTRL_C_CHILD), str(out)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=environment)
     assert child.stdout.readline() == "started\n"
