@@ -14,7 +14,9 @@ How it works:
    folder a symbolic link points to, so that it is on the same disk as the results).
 3. When the run is done, each new file is renamed into ``--out`` (``os.replace``: atomic for each
    file), the earlier run's files that this run did not write again are deleted, and the manifest is
-   rewritten to list this run's files. Other files in ``--out`` (a user's notes) are not touched.
+   rewritten to list this run's files. Other files in ``--out`` (a user's notes) are not touched; if
+   one of them stands where a new result goes, the run stops before anything is moved. A kill -9
+   leaves its temporary folder behind; the next run beside it removes it.
 4. If the run fails or is interrupted, the temporary folder is deleted and ``--out`` is as it was.
    Ctrl-C and ``OSError`` (a full disk, an unwritable path) become ``RunStopped``, whose one-line
    message says what was kept; ``run_script`` prints it and exits with its status (130 for Ctrl-C).
