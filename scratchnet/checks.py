@@ -1,9 +1,8 @@
 """What counts as a number or an integer argument, once for the whole library.
 
-Sizes, strides, probabilities and learning rates arrive as Python numbers, NumPy scalars
-(``np.int64(2)``, ``np.float32(0.1)``: what indexing an array or a config loaded with NumPy gives)
-or 0-d arrays. All of them are accepted; a bool is not (``True`` is an int to Python, but never a
-size or a rate anyone meant). The checks raise one-line errors naming the caller and what it accepts.
+Python numbers, NumPy scalars (``np.int64(2)``: what indexing an array gives) and 0-d arrays are
+accepted; a bool is not (``True`` is an int to Python, but never a size or a rate anyone meant).
+The checks raise one-line errors naming the caller and what it accepts.
 """
 
 from __future__ import annotations
@@ -34,3 +33,10 @@ def check_integer(where: str, name: str, value, low: int) -> int:
     if not is_integer(value) or value < low:
         raise ValueError(f"{where}: {name} must be an integer >= {low}, got {value!r}")
     return int(value)
+
+
+def check_real(where: str, name: str, value, accepted: str, ok) -> float:
+    """``value`` as a float, or a ValueError saying it must be ``accepted`` unless it is a real ``ok(value)``."""
+    if not (is_real(value) and ok(value)):
+        raise ValueError(f"{where}: {name} must be {accepted}, got {value!r}")
+    return float(value)

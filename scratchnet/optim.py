@@ -5,7 +5,7 @@ import math
 from collections.abc import Mapping
 
 from . import backend
-from .checks import is_real
+from .checks import check_real, is_real
 from .tensor import Tensor
 
 
@@ -17,11 +17,10 @@ def flush_denormals_to_zero(*arrays):
 
 
 class Optimizer:
-    """The parameters, the learning rate, and per parameter the arrays named in ``state_names``
-    (None until the parameter's first step). A subclass writes ``step``."""
+    """The parameters, the learning rate, and per parameter the arrays named in ``state_names`` (None
+    until the parameter's first step), with the numbers in ``scalar_names``. A subclass writes ``step``."""
 
-    state_names = ()  # per-parameter arrays, e.g. ("m", "v"): attributes holding one list each
-    scalar_names = ()  # numbers saved with them, e.g. ("t",)
+    state_names, scalar_names = (), ()  # e.g. ("m", "v"): an attribute holding one list each; ("t",)
 
     def __init__(self, params, lr):
         name = type(self).__name__
@@ -39,14 +38,11 @@ class Optimizer:
                 raise TypeError(f"{name}: parameter {i} is {got}; an optimizer takes Tensors that require grad")
             if ids.index(id(p)) < i:  # it would be updated twice per step
                 raise ValueError(f"{name}: parameter {i} is parameter {ids.index(id(p))} again; list each once")
-        if not (is_real(lr) and 0 < lr < math.inf):
-            raise ValueError(f"{name}: lr must be a positive number, got {lr!r}")
-        self.lr = float(lr)
+        self.lr = check_real(name, "lr", lr, "a positive number", lambda lr: 0 < lr < math.inf)
         for state_name in self.state_names:
             setattr(self, state_name, [None] * len(self.params))
 
     def zero_grad(self):
-        """Forget the gradients of the last step (backward adds to them otherwise)."""
         for p in self.params:
             p.grad = None
 
@@ -57,9 +53,8 @@ class Optimizer:
         """``lr``, the scalars, and ``<name>.<parameter index>`` per array, as host copies (for ``np.savez``)."""
         state = {"lr": self.lr, **{s: getattr(self, s) for s in self.scalar_names}}
         for name in self.state_names:
-            for i, array in enumerate(getattr(self, name)):
-                if array is not None:
-                    state[f"{name}.{i}"] = backend.to_numpy(array).copy()
+            state.update({f"{name}.{i}": backend.to_numpy(a).copy() for i, a in enumerate(getattr(self, name))
+                          if a is not None})
         return state
 
     def load_state_dict(self, state):
@@ -69,20 +64,17 @@ class Optimizer:
             raise TypeError(f"{where} takes the dict that state_dict() returns, got a {type(state).__name__}")
         shapes = {f"{name}.{i}": p.shape for name in self.state_names for i, p in enumerate(self.params)}
         scalars = {"lr", *self.scalar_names}
-        unknown = [k for k in state if k not in scalars and k not in shapes]
-        missing = sorted(scalars - set(state))
+        unknown, missing = [k for k in state if k not in scalars | shapes.keys()], sorted(scalars - set(state))
         if unknown or missing:
             raise ValueError(f"{where}: unknown entries {unknown[:5]}, missing entries {missing}; this optimizer's "
                              f"state has {sorted(scalars)} and '<name>.<i>' for name in {list(self.state_names)} "
                              f"and i < {len(self.params)}, its number of parameters")
         for i in range(len(self.params)):
-            present = [f"{name}.{i}" for name in self.state_names if f"{name}.{i}" in state]
-            if 0 < len(present) < len(self.state_names):
-                raise ValueError(f"{where}: parameter {i} has {present} but not all of "
-                                 f"{[f'{name}.{i}' for name in self.state_names]}")
+            keys = [f"{name}.{i}" for name in self.state_names]
+            if 0 < sum(key in state for key in keys) < len(keys):
+                raise ValueError(f"{where}: parameter {i} has {[k for k in keys if k in state]} but not all of {keys}")
         for key in state.keys() & shapes.keys():
-            shape = tuple(getattr(state[key], "shape", ()))  # a number has shape ()
-            if shape != shapes[key]:
+            if (shape := tuple(getattr(state[key], "shape", ()))) != shapes[key]:  # a number has shape ()
                 raise ValueError(f"{where}: {key} has shape {shape}, its parameter has shape {shapes[key]}")
         self.lr = float(state["lr"])
         for s in self.scalar_names:
@@ -103,9 +95,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0.0):
         super().__init__(params, lr)
-        if not (is_real(momentum) and 0.0 <= momentum < 1.0):
-            raise ValueError(f"SGD: momentum must be a number in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = check_real("SGD", "momentum", momentum, "a number in [0, 1)", lambda m: 0 <= m < 1)
 
     def step(self):
         for i, p in enumerate(self.params):
@@ -134,17 +124,15 @@ class Adam(Optimizer):
     Every FLUSH_EVERY steps, m and v go through ``flush_denormals_to_zero``.
     """
 
-    state_names = ("m", "v")
-    scalar_names = ("t",)
+    state_names, scalar_names = ("m", "v"), ("t",)
     FLUSH_EVERY = 100
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
         if not (hasattr(betas, "__len__") and len(betas) == 2 and all(is_real(b) and 0 <= b < 1 for b in betas)):
             raise ValueError(f"Adam: betas must be two numbers (b1, b2), each in [0, 1), got {betas!r}")
-        if not (is_real(eps) and 0 <= eps < math.inf):
-            raise ValueError(f"Adam: eps must be a number >= 0, got {eps!r}")
-        self.betas, self.eps = (float(betas[0]), float(betas[1])), float(eps)
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps = check_real("Adam", "eps", eps, "a number >= 0", lambda eps: 0 <= eps < math.inf)
         self.t = 0
 
     def step(self):

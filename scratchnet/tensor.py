@@ -1,13 +1,5 @@
-"""The autograd engine: ``Tensor``, ``Function`` and reverse-mode ``backward``.
-
-A ``Tensor`` holds an array (``.data``) and, after ``backward``, the gradient of a scalar loss with
-respect to it (``.grad``). Every operation is a ``Function`` (see ``scratchnet/ops/``) with
-``forward(*arrays) -> array`` and ``backward(grad) -> one gradient per input``. ``Function.apply``
-records the function as its output's ``_ctx``; ``Tensor.backward`` lists the graph so that each
-tensor comes after its inputs, then walks that list backwards applying the chain rule,
-dL/d(input) = backward(dL/d(output)), adding up the gradients of tensors used more than once.
-Broadcasting is undone in one place, ``unbroadcast``, not in every op.
-"""
+"""The autograd engine: ``Tensor``, ``Function`` and reverse-mode ``backward`` (see docs/autograd.md).
+Each op is a ``Function`` (``scratchnet/ops/``); its output remembers it as ``_ctx``."""
 
 from __future__ import annotations
 
@@ -19,8 +11,7 @@ _grad_enabled = True
 
 
 class no_grad(contextlib.ContextDecorator):
-    """Context manager (or decorator) in which operations record no graph: for evaluation. It is
-    separate from the training flag (``Module.train()/eval()``), which drives dropout."""
+    """Context manager (or decorator): no graph is recorded inside. Dropout follows ``Module.eval()``."""
 
     def __enter__(self):
         global _grad_enabled
@@ -36,8 +27,8 @@ def is_grad_enabled() -> bool: return _grad_enabled
 
 
 def unbroadcast(grad, shape):
-    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting, which copies an input along new
-    leading axes and along axes of size 1, so its gradient is the sum over those axes."""
+    """Sum ``grad`` down to ``shape``: broadcasting copies an input along new leading axes and along
+    axes of size 1, so its gradient is the sum over those axes."""
     got = grad.shape
     grad = grad.sum(axis=tuple(range(grad.ndim - len(shape)))) if grad.ndim > len(shape) else grad
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and i < grad.ndim and grad.shape[i] != 1)
@@ -49,11 +40,8 @@ def unbroadcast(grad, shape):
 
 
 class Function:
-    """One differentiable operation. Subclasses implement ``forward`` and ``backward`` on arrays.
-
-    Non-array settings (an axis, a stride) are passed to ``apply`` as keywords and reach
-    ``__init__``. ``inputs`` (the input tensors) is set only when the graph is recorded.
-    """
+    """One differentiable op: ``forward(*arrays) -> array``, ``backward(grad) -> a gradient per input``.
+    Settings (an axis, a stride) reach ``__init__`` as keywords of ``apply``."""
 
     inputs: tuple = ()
 
@@ -73,11 +61,8 @@ class Function:
 
 
 class Tensor:
-    """An array that remembers how it was computed, so gradients can flow back through it.
-
-    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is an array, a list or a number.
-    Floating arrays keep their dtype (float64 for gradient checks); anything else becomes float32.
-    """
+    """An array (``.data``) that remembers how it was computed, and its gradient (``.grad``).
+    Floating data keeps its dtype (float64 for gradient checks); anything else becomes float32."""
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
     __array_priority__ = 1000  # ``ndarray * Tensor`` calls ``Tensor.__rmul__``
@@ -159,7 +144,7 @@ class Tensor:
     def __rmatmul__(self, other): return _ops.MatMul.apply(other, self)
     def __neg__(self): return _ops.Neg.apply(self)
     def __getitem__(self, index): return _ops.GetItem.apply(self, index=index)
-    # comparisons give plain boolean arrays: they have no gradient
+    # comparisons give boolean arrays, without gradient
     def __lt__(self, other): return self.data < _raw(other)
     def __le__(self, other): return self.data <= _raw(other)
     def __gt__(self, other): return self.data > _raw(other)
@@ -174,6 +159,7 @@ class Tensor:
     def sum(self, axis=None, keepdims=False): return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
     def mean(self, axis=None, keepdims=False): return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
     def max(self, axis=None, keepdims=False): return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
+    def flatten(self, start_dim=1): return self.reshape(*self.shape[:start_dim], -1)
 
     def reshape(self, *shape):
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
@@ -186,14 +172,12 @@ class Tensor:
 
     T = property(transpose)
 
-    def flatten(self, start_dim=1): return self.reshape(*self.shape[:start_dim], -1)
     def exp(self): return _ops.Exp.apply(self)
     def log(self): return _ops.Log.apply(self)
     def abs(self): return _ops.Abs.apply(self)
     def relu(self): return _ops.ReLU.apply(self)
     def sigmoid(self): return _ops.Sigmoid.apply(self)
     def tanh(self): return _ops.Tanh.apply(self)
-
     def clip(self, low=None, high=None): return _ops.Clip.apply(self, low=low, high=high)
     def softmax(self, axis=-1): return _ops.Softmax.apply(self, axis=axis)
     def log_softmax(self, axis=-1): return _ops.LogSoftmax.apply(self, axis=axis)

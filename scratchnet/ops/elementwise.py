@@ -73,7 +73,7 @@ class Log(Function):
 
 
 class Abs(Function):
-    """|a|.  d/da = sign(a) (0 at a = 0, the subgradient PyTorch uses too)."""
+    """|a|.  d/da = sign(a) (0 at a = 0, as in PyTorch)."""
     def forward(self, a):
         self.a = a
         return backend.xp.abs(a)
@@ -93,10 +93,8 @@ class Where(Function):
 class Clip(Function):
     """clip(a, low, high) (either bound may be None).  d/da = 1 inside [low, high], 0 outside."""
     def __init__(self, low=None, high=None):
-        if low is None and high is None:
-            raise ValueError("clip needs at least one of low and high")
-        if is_real(low) and is_real(high) and low > high:
-            raise ValueError(f"clip needs low <= high, got low={low!r} and high={high!r}")
+        if low is None and high is None or is_real(low) and is_real(high) and low > high:
+            raise ValueError(f"clip needs low <= high, at least one of them a number, got low={low!r}, high={high!r}")
         self.low, self.high = low, high
 
     def forward(self, a):
