@@ -1,13 +1,8 @@
-"""Callbacks: what ``fit`` does after each epoch besides training, in the shape Keras users know.
+"""Callbacks, as Keras users know them: what ``fit`` does after each epoch besides training.
 
-``EarlyStopping`` stops when ``val_loss`` no longer improves and can restore the best epoch's
-weights; ``ModelCheckpoint`` writes the whole training state after every epoch, and with
-``resume=True`` carries on from it bit for bit (on CuPy the dropout generator's state cannot be
-read, so its masks differ). ``fit`` calls them in the order given, a ``ModelCheckpoint`` last so that
-it saves what the others have just updated.
+``fit`` calls them in the order given, a ``ModelCheckpoint`` last so that it saves what the others
+have just updated (``EarlyStopping``'s best weights, say).
 """
-
-from __future__ import annotations
 
 import json
 import math
@@ -82,13 +77,11 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Write the whole training state to ``path`` after every epoch, atomically.
-
-    Without ``resume`` an earlier checkpoint at ``path`` is replaced, and any other file is refused.
-    With ``resume=True`` fit carries on after the checkpoint's last epoch, up to the ``epochs`` given;
-    as in PyTorch, the checkpoint's optimizer settings (``lr``) replace the new optimizer's. Each
-    such difference is said in one line on stderr. Killed writes' ``.tmp`` leftovers are removed.
-    """
+    """Write the whole training state to ``path`` after every epoch, atomically; any file there that is
+    not a checkpoint is refused. ``resume=True``: carry on after the checkpoint's last epoch, bit for bit
+    (on CuPy, dropout masks differ: its generator's state cannot be read), up to the ``epochs`` given;
+    the checkpoint's optimizer settings (``lr``) win, as in PyTorch, and each setting that differs is
+    said in one line on stderr. Killed writes' ``.tmp`` leftovers are removed."""
 
     def __init__(self, path, resume=False):
         if not isinstance(path, str | os.PathLike) or not isinstance(resume, bool):
@@ -122,7 +115,7 @@ def _restore(run, state, path):
         run.model.load_state_dict(state["model"])
         run.optimizer.load_state_dict(state["optimizer"])
         for i, callback in enumerate(run.callbacks):
-            if isinstance(callback, Callback) and str(i) in state.get("callbacks", {}):
+            if isinstance(callback, Callback) and str(i) in state["callbacks"]:
                 callback.load_state_dict(state["callbacks"][str(i)])
         records, stopped, settings = state["history"]["epochs"], state["history"]["stopped_early"], state["settings"]
         _set_rng_state(state["rng"])

@@ -6,8 +6,6 @@ is that file renamed over the target (``os.replace``). A rename within one folde
 reader, or the next run after a crash, finds the old file or the new one, never a torn one.
 """
 
-from __future__ import annotations
-
 import contextlib
 import glob
 import os

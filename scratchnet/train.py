@@ -5,8 +5,6 @@ forward, loss, ``zero_grad``, ``backward``, ``step``; then measures ``validation
 without a graph, and calls the callbacks (``scratchnet.callbacks``): best weights, early stop, checkpoint.
 """
 
-from __future__ import annotations
-
 import math
 import time
 from types import SimpleNamespace

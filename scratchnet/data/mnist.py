@@ -13,8 +13,6 @@ we check the SHA-256 of each array's bytes against ``EXPECTED``. What was read f
 cache is saved as ``mnist.npz``; a damaged cache of ours is renamed ``.corrupt-<time>`` and rebuilt.
 """
 
-from __future__ import annotations
-
 import gzip
 import hashlib
 import io
