@@ -7,14 +7,7 @@ from .. import backend
 
 
 def glorot_uniform(shape, fan_in, fan_out, dtype="float32"):
-    """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010; Keras' default).
-
-    It keeps the variance of activations and of gradients roughly equal from layer to layer.
-    """
+    """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010; Keras' default): it keeps
+    the variance of activations and of gradients roughly equal from layer to layer."""
     limit = math.sqrt(6.0 / (fan_in + fan_out))
-    values = backend.host_rng().uniform(-limit, limit, size=shape).astype(dtype)
-    return backend.as_array(values, dtype)
-
-
-def zeros(shape, dtype="float32"):
-    return backend.xp.zeros(shape, dtype=dtype)
+    return backend.as_array(backend.host_rng().uniform(-limit, limit, size=shape).astype(dtype), dtype)

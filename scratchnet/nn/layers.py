@@ -1,20 +1,11 @@
-"""The layers. Each checks its input's shape and says clearly what it expected."""
+"""The layers: each holds its parameters and calls the functional op (``scratchnet.functional``)."""
 
-from __future__ import annotations
-
+from .. import backend
 from .. import functional as F
-from ..checks import check_integer, is_real
+from ..checks import check_integer, check_real
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
-
-
-def _as_tensor(x, layer=None, ok=None, expected=""):
-    """``x`` as a Tensor; a ValueError naming ``layer``, x's shape and ``expected`` unless ``ok(x)``."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    if layer is not None and not ok(x):
-        raise ValueError(f"{layer} got input of shape {tuple(x.shape)}, expected {expected}")
-    return x
 
 
 class Dense(Module):
@@ -33,11 +24,12 @@ class Dense(Module):
             raise ValueError(f"Dense: activation must be None, 'relu' or 'sigmoid', got {activation!r}")
         self.activation = activation
         self.weight = Parameter(init.glorot_uniform((in_features, out_features), in_features, out_features))
-        self.bias = Parameter(init.zeros((out_features,))) if bias else None
+        self.bias = Parameter(backend.xp.zeros(out_features, dtype="float32")) if bias else None
 
     def forward(self, x):
-        x = _as_tensor(x, repr(self), lambda x: x.ndim == 2 and x.shape[1] == self.in_features,
-                       f"(batch, {self.in_features})")
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"{self!r} got input of shape {x.shape}, expected (batch, {self.in_features})")
         y = F.linear(x, self.weight, self.bias)
         return y if self.activation is None else getattr(F, self.activation)(y)
 
@@ -62,16 +54,12 @@ class Conv2D(Module):
         self.padding = check_integer("Conv2D", "padding", padding, 0)
         shape = (self.out_channels, self.in_channels, k, k)
         self.weight = Parameter(init.glorot_uniform(shape, self.in_channels * k * k, self.out_channels * k * k))
-        self.bias = Parameter(init.zeros((self.out_channels,)))
+        self.bias = Parameter(backend.xp.zeros(self.out_channels, dtype="float32"))
 
-    def forward(self, x):
-        k, p = self.kernel_size, self.padding
-        x = _as_tensor(x, repr(self), lambda x: x.ndim == 4 and x.shape[1] == self.in_channels
-                       and min(x.shape[2:]) + 2 * p >= k, f"(batch, {self.in_channels}, H, W) with H, W >= {k - 2 * p}")
-        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=p)
+    def forward(self, x): return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
 
     def extra_repr(self): return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}")
+                                  f"stride={self.stride}, padding={self.padding}")
 
 
 class MaxPool2D(Module):
@@ -83,12 +71,7 @@ class MaxPool2D(Module):
         stride = None if stride is None else check_integer("MaxPool2D", "stride (or None)", stride, 1)
         self.stride = stride or self.kernel_size
 
-    def forward(self, x):
-        k = self.kernel_size
-        x = _as_tensor(x, repr(self), lambda x: x.ndim == 4 and min(x.shape[2:]) >= k,
-                       f"(batch, C, H, W) with H, W >= {k}")
-        return F.max_pool2d(x, k, self.stride)
-
+    def forward(self, x): return F.max_pool2d(x, self.kernel_size, self.stride)
     def extra_repr(self): return f"kernel_size={self.kernel_size}, stride={self.stride}"
 
 
@@ -97,11 +80,9 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not (is_real(p) and 0.0 <= p < 1.0):
-            raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = check_real("Dropout", "p", p, "a number in [0, 1)", lambda p: 0 <= p < 1)
 
-    def forward(self, x): return F.dropout(_as_tensor(x), self.p, self.training)
+    def forward(self, x): return F.dropout(x, self.p, self.training)
     def extra_repr(self): return f"p={self.p}"
 
 
@@ -109,23 +90,24 @@ class Flatten(Module):
     """(N, d1, d2, ...) -> (N, d1*d2*...)."""
 
     def forward(self, x):
-        x = _as_tensor(x, "Flatten()", lambda x: x.ndim >= 2, "(batch, ...) with at least 2 dimensions")
+        if x.ndim < 2:
+            raise ValueError(f"Flatten() got input of shape {x.shape}, expected (batch, ...) with at least 2 dimensions")
         return x.reshape(x.shape[0], -1)
 
 
 class ReLU(Module):
     """max(x, 0), elementwise."""
-    def forward(self, x): return F.relu(_as_tensor(x))
+    def forward(self, x): return F.relu(x)
 
 
 class Sigmoid(Module):
     """1 / (1 + exp(-x)), elementwise."""
-    def forward(self, x): return F.sigmoid(_as_tensor(x))
+    def forward(self, x): return F.sigmoid(x)
 
 
 class Tanh(Module):
     """tanh(x), elementwise."""
-    def forward(self, x): return F.tanh(_as_tensor(x))
+    def forward(self, x): return F.tanh(x)
 
 
 class Softmax(Module):
@@ -135,5 +117,5 @@ class Softmax(Module):
         super().__init__()
         self.axis = axis
 
-    def forward(self, x): return F.softmax(_as_tensor(x), self.axis)
+    def forward(self, x): return F.softmax(x, self.axis)
     def extra_repr(self): return f"axis={self.axis}"

@@ -10,10 +10,8 @@ holds that offset's pixel of every patch, so a loop over the kh*kw offsets fills
 
 Backward: dW = g cols^T, db = sum of g, d(cols) = W^T g, and col2im adds each offset's slice of
 d(cols) back into dx with strided-slice ``+=`` (patches overlap). No ``add.at``: it runs on CuPy too.
-
-Memory order (speed only): the batch axis is kept last in memory. x is read as (C, H, W, N), so each
-slice copies runs of Wo*N numbers, and the product is y stored as (F, Ho, Wo, N), returned as an NCHW
-view. Elementwise ops keep that order (dropout too), so the next im2col and each backward need no copy.
+Speed: the batch axis is kept last in memory (x read as (C, H, W, N), y stored as (F, Ho, Wo, N) and
+returned as an NCHW view), so each slice copies runs of Wo*N numbers and the next layer needs no copy.
 """
 
 from .. import backend
@@ -41,8 +39,7 @@ def im2col(x, kh, kw, stride, padding):
 
 def col2im(cols, x_shape, stride, padding):
     """The adjoint of im2col: cols (C, kh, kw, Ho, Wo, N) -> dx (N, C, H, W), overlaps added up."""
-    c, kh, kw, ho, wo, n = cols.shape
-    h, w = x_shape[2], x_shape[3]
+    (c, kh, kw, ho, wo, n), h, w = cols.shape, x_shape[2], x_shape[3]
     dx = backend.xp.zeros((c, h + 2 * padding, w + 2 * padding, n), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
@@ -58,18 +55,15 @@ class Conv2d(Function):
         self.padding = check_integer("conv2d", "padding", padding, 0)
 
     def forward(self, x, weight, bias=None):
-        if weight.ndim != 4:
-            raise ValueError(f"conv2d expects weight (F, C, kh, kw), got shape {weight.shape}")
-        if x.ndim != 4 or x.shape[1] != weight.shape[1]:
-            raise ValueError(f"conv2d expects input (N, {weight.shape[1]}, H, W) for weight {weight.shape}, got {x.shape}")
-        f, c, kh, kw = weight.shape
-        if bias is not None and bias.shape != (f,):
-            raise ValueError(f"conv2d expects bias of shape ({f},) for weight {weight.shape}, got {bias.shape}")
-        n, _, h, w = x.shape
-        ho, wo = output_size(h, kh, self.stride, self.padding), output_size(w, kw, self.stride, self.padding)
-        if ho < 1 or wo < 1:
-            raise ValueError(f"conv2d: a {kh}x{kw} kernel does not fit input {h}x{w} with padding {self.padding}")
-        self.cols, self.weight, self.x_shape = im2col(x, kh, kw, self.stride, self.padding), weight, x.shape
+        if weight.ndim != 4 or bias is not None and bias.shape != weight.shape[:1]:
+            shapes = f"weight {weight.shape}, bias {None if bias is None else bias.shape}"
+            raise ValueError(f"conv2d expects weight (F, C, kh, kw) and bias (F,) or None, got {shapes}")
+        (f, c, kh, kw), p = weight.shape, self.padding
+        if x.ndim != 4 or x.shape[1] != c or x.shape[2] + 2 * p < kh or x.shape[3] + 2 * p < kw:
+            raise ValueError(f"conv2d got input of shape {x.shape}, expected (N, {c}, H, W) with H >= {kh - 2 * p} "
+                             f"and W >= {kw - 2 * p}, where weight {weight.shape} with padding {p} fits")
+        n, ho, wo = x.shape[0], output_size(x.shape[2], kh, self.stride, p), output_size(x.shape[3], kw, self.stride, p)
+        self.cols, self.weight, self.x_shape = im2col(x, kh, kw, self.stride, p), weight, x.shape
         y = weight.reshape(f, -1) @ self.cols.reshape(c * kh * kw, -1)  # (F, Ho*Wo*N)
         if bias is not None:
             y += bias[:, None]
@@ -78,14 +72,13 @@ class Conv2d(Function):
     def backward(self, grad):
         f = self.weight.shape[0]
         g = grad.transpose(1, 2, 3, 0).reshape(f, -1)  # (F, Ho*Wo*N), as the forward's product
-        cols = self.cols.reshape(-1, g.shape[1])  # (C*kh*kw, Ho*Wo*N)
         x_in, w_in, b_in = (*self.inputs, None)[:3]  # no bias: two inputs
         grad_x = grad_w = grad_b = None
         if x_in.requires_grad:
             d_cols = self.weight.reshape(f, -1).T @ g
             grad_x = col2im(d_cols.reshape(self.cols.shape), self.x_shape, self.stride, self.padding)
         if w_in.requires_grad:
-            grad_w = (g @ cols.T).reshape(self.weight.shape)
+            grad_w = (g @ self.cols.reshape(-1, g.shape[1]).T).reshape(self.weight.shape)
         if b_in is not None and b_in.requires_grad:
             grad_b = g.sum(axis=1)
         return grad_x, grad_w, grad_b

@@ -26,10 +26,9 @@ class MaxPool2d(Function):
         return [x[:, :, i : i + s * ho : s, j : j + s * wo : s] for i in range(k) for j in range(k)]
 
     def forward(self, x):
-        if x.ndim != 4:
-            raise ValueError(f"max_pool2d expects input (N, C, H, W), got shape {x.shape}")
-        if min(x.shape[2:]) < self.k:
-            raise ValueError(f"max_pool2d: a {self.k}x{self.k} window does not fit input {x.shape[2]}x{x.shape[3]}")
+        if x.ndim != 4 or min(x.shape[2:]) < self.k:
+            raise ValueError(f"max_pool2d got input of shape {x.shape}, expected (N, C, H, W) with H >= {self.k} "
+                             f"and W >= {self.k}, where a {self.k}x{self.k} window fits")
         self.x, windows = x, self.windows(x)
         self.y = windows[0]
         for window in windows[1:]:
@@ -37,15 +36,14 @@ class MaxPool2d(Function):
         return self.y
 
     def backward(self, grad):
-        xp = backend.xp
-        grad_x = xp.zeros_like(self.x)
-        unsent = xp.ones_like(self.y, dtype=bool)  # windows whose gradient is not sent yet
+        grad_x = backend.xp.zeros_like(self.x)
+        unsent = backend.xp.ones_like(self.y, dtype=bool)  # windows whose gradient is not sent yet
         for x_window, grad_window in zip(self.windows(self.x), self.windows(grad_x)):
             first_max = x_window == self.y
             first_max &= unsent
             unsent ^= first_max
             if self.s >= self.k:  # windows do not overlap: each pixel is in one, so write, not add
-                xp.multiply(grad, first_max, out=grad_window)
+                backend.xp.multiply(grad, first_max, out=grad_window)
             else:
                 grad_window += grad * first_max
         return grad_x
