@@ -122,8 +122,7 @@ def _restore(run, state, path):
     except (KeyError, ValueError, TypeError) as error:
         raise ValueError(f"ModelCheckpoint: cannot resume from {path!r}: the model, optimizer or callbacks "
                          f"differ from those that wrote it ({type(error).__name__}: {error})") from None
-    for record in records:
-        run.history.append(record)
+    run.history.epochs.extend(records)
     run.history.stopped_early = stopped
     notes = [f"{k} {v} from the checkpoint replaces {given[k]} given" for k, v in run.optimizer.state_dict().items()
              if isinstance(v, float) and v != given.get(k)]

