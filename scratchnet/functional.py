@@ -1,7 +1,7 @@
 """The functional API: thin functions over the ops in ``scratchnet/ops`` (like ``torch.nn.functional``)."""
 
 from . import backend, ops
-from .checks import is_real
+from .checks import check_labels, check_real
 from .tensor import Tensor
 
 
@@ -51,8 +51,7 @@ def max_pool2d(x, kernel_size=2, stride=None):
 
 def dropout(x, p=0.5, training=True):
     """Inverted dropout (see ops/dropout.py); the identity when not training or when p == 0."""
-    if not (is_real(p) and 0.0 <= p < 1.0):
-        raise ValueError(f"dropout probability must be a number in [0, 1), got {p!r}")
+    p = check_real("dropout", "p", p, "a number in [0, 1)", lambda p: 0 <= p < 1)
     return ops.Dropout.apply(x, p=p) if training and p > 0 else x
 
 
@@ -61,19 +60,6 @@ def binary_cross_entropy_with_logits(logits, target): return ops.BCEWithLogits.a
 
 def cross_entropy(logits, labels):
     """Mean softmax cross-entropy of logits (N, C) against integer class labels (N,) in [0, C)."""
-    return _cross_entropy(logits, labels, "cross_entropy")
-
-
-def _cross_entropy(logits, labels, caller):
-    """``cross_entropy``, its errors naming ``caller``. The labels are checked first: unchecked, a
-    label of -1 would silently pick the last class."""
     labels = labels.data if isinstance(labels, Tensor) else backend.xp.asarray(labels)  # host -> device
-    if logits.ndim != 2:
-        raise ValueError(f"{caller}: logits must be (batch, classes), got shape {logits.shape}")
-    if labels.shape != (logits.shape[0],) or labels.dtype.kind not in "iu":
-        raise ValueError(f"{caller}: labels must be integers of shape ({logits.shape[0]},), got {labels.dtype} "
-                         f"of shape {labels.shape} (e.g. a NumPy int array)")
-    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[1]):
-        raise ValueError(f"{caller}: labels must lie in [0, {logits.shape[1]}), "
-                         f"got values from {int(labels.min())} to {int(labels.max())}")
+    check_labels("cross_entropy", logits.shape, labels)
     return ops.CrossEntropy.apply(logits, labels=labels)

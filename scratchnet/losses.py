@@ -5,23 +5,15 @@ import math
 
 from . import backend
 from . import functional as F
+from .checks import check_within_0_1
 from .ops.loss import L1
 from .tensor import Tensor
 
 
-def _check_within_0_1(data, loss_name, what, hint):
-    """Refuse an array with entries outside [0, 1] (or NaN), naming the range it has."""
-    if data.size and not (0 <= data.min() and data.max() <= 1):
-        raise ValueError(f"{loss_name}: {what} must be in [0, 1], got values from {float(data.min()):g} "
-                         f"to {float(data.max()):g}{hint}")
-
-
 class Loss:
-    """A loss: ``loss(prediction, target)`` checks the prediction is a Tensor and calls ``forward``."""
+    """``loss(prediction, target)`` checks that the prediction is a Tensor, then calls ``forward``."""
 
-    @property
-    def name(self):
-        return type(self).__name__
+    name = property(lambda self: type(self).__name__)
 
     def __call__(self, prediction, target):
         if not isinstance(prediction, Tensor):
@@ -31,26 +23,22 @@ class Loss:
 
     def target(self, target, prediction):
         """The target as a Tensor of the prediction's dtype, and of its shape (never broadcast)."""
-        target = Tensor(target.data if isinstance(target, Tensor) else target, dtype=prediction.dtype)
+        target = Tensor(target, dtype=prediction.dtype)
         if target.shape != prediction.shape:
             raise ValueError(f"{self.name}: prediction has shape {prediction.shape} but target has shape "
                              f"{target.shape}; they must match")
         return target
 
-    def __repr__(self):
-        return f"{type(self).__name__}()"
+    def __repr__(self): return f"{self.name}()"
 
 
 class L1Loss(Loss):
     """mean |prediction - target|  (Keras' 'mae')."""
-
-    def forward(self, prediction, target):
-        return L1.apply(prediction, self.target(target, prediction))
+    def forward(self, prediction, target): return L1.apply(prediction, self.target(target, prediction))
 
 
 class MSELoss(Loss):
     """mean (prediction - target)^2."""
-
     def forward(self, prediction, target):
         diff = prediction - self.target(target, prediction)
         return (diff * diff).mean()
@@ -66,10 +54,10 @@ class BCELoss(Loss):
     """
 
     def forward(self, prediction, target):
-        _check_within_0_1(prediction.data, self.name, "predictions", "; BCELoss takes probabilities "
-                          "(a sigmoid's output), BCEWithLogitsLoss takes logits")
+        check_within_0_1(self.name, "predictions", prediction.data, "; BCELoss takes probabilities "
+                         "(a sigmoid's output), BCEWithLogitsLoss takes logits")
         y = self.target(target, prediction)
-        _check_within_0_1(y.data, self.name, "targets", "")
+        check_within_0_1(self.name, "targets", y.data)
         floor = max(math.exp(-100), float(backend.np.finfo(prediction.dtype).tiny))
         log_p, log_1_minus_p = prediction.clip(floor, None).log(), (1.0 - prediction).clip(floor, None).log()
         return -(y * log_p + (1.0 - y) * log_1_minus_p).mean()
@@ -77,15 +65,12 @@ class BCELoss(Loss):
 
 class BCEWithLogitsLoss(Loss):
     """BCELoss of sigmoid(z) for logits z, computed stably for any z (ops/loss.py); targets in [0, 1]."""
-
     def forward(self, logits, target):
         y = self.target(target, logits)
-        _check_within_0_1(y.data, self.name, "targets", "")
+        check_within_0_1(self.name, "targets", y.data)
         return F.binary_cross_entropy_with_logits(logits, y)
 
 
 class CrossEntropyLoss(Loss):
     """Softmax cross-entropy: logits (N, C) against integer class labels (N,) in [0, C)."""
-
-    def forward(self, logits, labels):
-        return F._cross_entropy(logits, labels, self.name)  # F.cross_entropy, its errors naming this loss
+    def forward(self, logits, labels): return F.cross_entropy(logits, labels)

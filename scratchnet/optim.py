@@ -5,8 +5,7 @@ import math
 from collections.abc import Mapping
 
 from . import backend
-from .checks import check_real, is_real
-from .tensor import Tensor
+from .checks import check_parameters, check_real, is_real
 
 
 def flush_denormals_to_zero(*arrays):
@@ -24,20 +23,7 @@ class Optimizer:
 
     def __init__(self, params, lr):
         name = type(self).__name__
-        if hasattr(params, "parameters"):
-            raise TypeError(f"{name} got a {type(params).__name__}, a model: pass model.parameters()")
-        if isinstance(params, Tensor) or not hasattr(params, "__iter__"):
-            raise TypeError(f"{name} takes a list of Tensors that require grad, got a {type(params).__name__}")
-        self.params = list(params)
-        if not self.params:
-            raise ValueError(f"{name} got an empty parameter list")
-        ids = [id(p) for p in self.params]
-        for i, p in enumerate(self.params):
-            if not (isinstance(p, Tensor) and p.requires_grad):
-                got = "a Tensor with requires_grad=False" if isinstance(p, Tensor) else f"a {type(p).__name__}"
-                raise TypeError(f"{name}: parameter {i} is {got}; an optimizer takes Tensors that require grad")
-            if ids.index(id(p)) < i:  # it would be updated twice per step
-                raise ValueError(f"{name}: parameter {i} is parameter {ids.index(id(p))} again; list each once")
+        self.params = check_parameters(name, params)
         self.lr = check_real(name, "lr", lr, "a positive number", lambda lr: 0 < lr < math.inf)
         for state_name in self.state_names:
             setattr(self, state_name, [None] * len(self.params))

@@ -513,7 +513,7 @@ X4, W4, B1 = (np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), np.zeros(1))
     (lambda: F.softmax(Tensor(np.ones((2, 3))), axis=5), "axis 5 is out of range for an array with 2 dimensions"),
     (lambda: F.log_softmax(Tensor(np.ones((2, 3))), axis=2), "axis 2 is out of range"),
     (lambda: Tensor(np.ones(3)).clip(1, -1), "clip needs low <= high, at least one of them a number, got low=1, high=-1"),
-    (lambda: F.dropout(Tensor(np.ones(3)), "0.5"), r"dropout probability must be a number in \[0, 1\), got '0.5'"),
+    (lambda: F.dropout(Tensor(np.ones(3)), "0.5"), r"dropout: p must be a number in \[0, 1\), got '0.5'"),
 ])
 def test_bad_arguments_get_a_clear_error(call, pattern):
     with pytest.raises(ValueError, match=pattern):

@@ -1,8 +1,8 @@
 """Activation functions, each written as its formula, with the derivative beside it."""
 
 from .. import backend
+from ..checks import normalize_axis
 from ..tensor import Function
-from .reduce import normalize_axis
 
 
 def sigmoid(x):

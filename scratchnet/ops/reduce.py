@@ -4,22 +4,8 @@
 import math
 
 from .. import backend
-from ..checks import is_integer
+from ..checks import is_integer, normalize_axis
 from ..tensor import Function
-
-
-def normalize_axis(axis, ndim):
-    """``axis`` (an int, a tuple of ints or None for all) as a sorted tuple of axes in [0, ndim).
-    A 0-d array accepts axis 0 and -1 and has no axes to reduce, as in PyTorch."""
-    axes = tuple(range(ndim)) if axis is None else (axis,) if is_integer(axis) else axis
-    if not isinstance(axes, tuple | list):
-        raise ValueError(f"axis must be an integer, a tuple of integers or None, got {axis!r}")
-    for a in axes:
-        if not is_integer(a):
-            raise ValueError(f"an axis must be an integer, got {a!r}")
-        if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for an array with {ndim} dimensions")
-    return tuple(sorted(int(a) % ndim for a in axes)) if ndim else ()
 
 
 def _unreduce(grad, axes, keepdims, shape):
