@@ -29,3 +29,30 @@ def test_relocate_points_the_images_to_where_the_results_moved(tmp_path):
     report.image(tmp_path / "elsewhere.png", "kept")
     report.relocate(tmp_path / "partial", tmp_path / "run")
     assert [block[1] for block in report.blocks] == [tmp_path / "run" / "q1" / "loss.png", tmp_path / "elsewhere.png"]
+
+
+def test_details_fold_away_what_is_added_inside(tmp_path):
+    report = Report("r")
+    report.paragraph("shown")
+    with report.details("per-model heatmaps"):
+        report.paragraph("folded")
+    report.paragraph("shown again")
+    html = report.to_html()
+    assert html.index("<details><summary>per-model heatmaps</summary>") < html.index("folded") < \
+        html.index("</details>") < html.index("shown again")
+    assert "<details open" not in html  # folded until the reader opens it
+    markdown = report.to_markdown(tmp_path)
+    assert markdown.index("<details><summary>per-model heatmaps</summary>") < markdown.index("folded") < \
+        markdown.index("</details>") < markdown.index("shown again")
+
+
+def test_extend_and_relocate_keep_the_details(tmp_path):
+    question = Report("Q2A")
+    with question.details("heatmaps"):
+        question.heading("k-means", 2)
+        question.image(tmp_path / "partial" / "heat.png", "heat")
+    combined = Report("all")
+    combined.extend(question)
+    combined.relocate(tmp_path / "partial", tmp_path / "run")
+    assert combined.blocks == [("h", 2, "Q2A"), ("details", "heatmaps"), ("h", 3, "k-means"),
+                               ("img", tmp_path / "run" / "heat.png", "heat"), ("end_details",)]

@@ -57,7 +57,8 @@ def write_json(path, data) -> Path:
 
 class Report:
     """An ordered list of blocks: ("h", level, text), ("p", text), ("table", headers, rows),
-    ("pre", text), ("img", path, caption)."""
+    ("pre", text), ("img", path, caption), and ("details", summary) ... ("end_details",) around
+    blocks folded away (see ``details``)."""
 
     def __init__(self, title: str):
         self.title = title
@@ -78,6 +79,16 @@ class Report:
     def code(self, text):
         """Preformatted text, such as a script's printed output."""
         self.blocks.append(("pre", text))
+
+    @contextlib.contextmanager
+    def details(self, summary):
+        """Fold away what is added inside the ``with``: in HTML a ``<details>`` element that opens
+        on a click on ``summary``, in Markdown the same tags (GitHub renders them)."""
+        self.blocks.append(("details", summary))
+        try:
+            yield self
+        finally:
+            self.blocks.append(("end_details",))
 
     def extend(self, other: Report, level_shift=1):
         """Append another report's blocks, its title as a heading (for the combined report)."""
@@ -114,6 +125,10 @@ class Report:
             elif kind == "img":
                 rel = os.path.relpath(block[1], relative_to)
                 lines += [f"![{block[2]}]({rel})", f"*{block[2]}*" if block[2] else "", ""]
+            elif kind == "details":  # the blank line lets Markdown inside the tags render
+                lines += [f"<details><summary>{html.escape(block[1])}</summary>", ""]
+            elif kind == "end_details":
+                lines += ["</details>", ""]
         return "\n".join(lines)
 
     def write_markdown(self, path) -> Path:
@@ -149,6 +164,10 @@ class Report:
                 data = base64.b64encode(Path(block[1]).read_bytes()).decode("ascii")
                 parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(block[2])}'>"
                              f"<figcaption>{html.escape(block[2])}</figcaption></figure>")
+            elif kind == "details":
+                parts.append(f"<details><summary>{html.escape(block[1])}</summary>")
+            elif kind == "end_details":
+                parts.append("</details>")
         parts.append("</body></html>")
         return "\n".join(parts)
 
