@@ -38,13 +38,13 @@ class History:
     def __init__(self):
         self.epochs, self.stopped_early = [], False
 
+    def __len__(self):
+        return len(self.epochs)
+
     @property
     def history(self):
         keys = [key for key in (self.epochs[0] if self.epochs else ()) if key not in ("epoch", "seconds")]
         return {key: [record[key] for record in self.epochs] for key in keys}
-
-    def __len__(self):
-        return len(self.epochs)
 
     @property
     def best_epoch(self):
