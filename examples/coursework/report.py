@@ -10,6 +10,7 @@ import html
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 from scratchnet.files import atomic_write
@@ -105,9 +106,31 @@ class Report:
                        for block in self.blocks]
         return self
 
+    # ----- contents --------------------------------------------------------------------------------
+    def anchors(self) -> list[str]:
+        """The link target of the title and of each heading, in order: GitHub's anchors for them in
+        ``report.md``, and the same ids in ``report.html``."""
+        taken = set()
+        return [_anchor(text, taken) for text in [self.title] + [b[2] for b in self.blocks if b[0] == "h"]]
+
+    def contents(self) -> list[tuple[int, str, str]]:
+        """``(depth, text, anchor)`` for the table of contents: the sections (level 2, depth 0) and
+        their subsections (level 3, depth 1), leaving out headings folded away in ``details``."""
+        entries, folded, anchors = [], 0, iter(self.anchors()[1:])
+        for block in self.blocks:
+            folded += {"details": 1, "end_details": -1}.get(block[0], 0)
+            if block[0] == "h":
+                anchor = next(anchors)
+                if not folded and block[1] in (2, 3):
+                    entries.append((block[1] - 2, block[2], anchor))
+        return entries if len(entries) > 1 else []  # one section needs no contents
+
     # ----- Markdown -------------------------------------------------------------------------------
     def to_markdown(self, relative_to) -> str:
         lines = [f"# {self.title}", ""]
+        contents = self.contents()
+        if contents:
+            lines += ["  " * depth + f"- [{text}](#{anchor})" for depth, text, anchor in contents] + [""]
         for block in self.blocks:
             kind = block[0]
             if kind == "h":
@@ -117,7 +140,8 @@ class Report:
             elif kind == "table":
                 headers, rows = block[1], block[2]
                 lines.append("| " + " | ".join(map(str, headers)) + " |")
-                lines.append("|" + "---|" * len(headers))
+                numeric = _numeric_columns(rows) or [False] * len(headers)
+                lines.append("|" + "".join("---:|" if right else ":---|" for right in numeric))
                 lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
                 lines.append("")
             elif kind == "pre":
@@ -137,27 +161,19 @@ class Report:
 
     # ----- HTML -----------------------------------------------------------------------------------
     def to_html(self) -> str:
-        parts = [
-            "<!doctype html><html><head><meta charset='utf-8'>",
-            f"<title>{html.escape(self.title)}</title>",
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45}"
-            "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:4px 8px;"
-            "text-align:right}th{background:#eee}img{max-width:100%}figure{margin:1em 0}"
-            "figcaption{color:#555;font-size:90%}code{background:#f4f4f4}"
-            "pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:85%}</style></head><body>",
-            f"<h1>{html.escape(self.title)}</h1>",
-        ]
+        anchors = iter(self.anchors())
+        parts = ["<!doctype html><html><head><meta charset='utf-8'>",
+                 "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+                 f"<title>{html.escape(self.title)}</title><style>{STYLE}</style></head><body>",
+                 f"<h1 id='{next(anchors)}'>{html.escape(self.title)}</h1>", _html_contents(self.contents())]
         for block in self.blocks:
             kind = block[0]
             if kind == "h":
-                parts.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
+                parts.append(f"<h{block[1]} id='{next(anchors)}'>{html.escape(block[2])}</h{block[1]}>")
             elif kind == "p":
                 parts.append(f"<p>{html.escape(block[1])}</p>")
             elif kind == "table":
-                head = "".join(f"<th>{html.escape(str(h))}</th>" for h in block[1])
-                body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
-                               for r in block[2])
-                parts.append(f"<table><tr>{head}</tr>{body}</table>")
+                parts.append(_html_table(block[1], block[2]))
             elif kind == "pre":
                 parts.append(f"<pre>{html.escape(block[1])}</pre>")
             elif kind == "img":
@@ -173,3 +189,67 @@ class Report:
 
     def write_html(self, path) -> Path:
         return write_atomic(path, self.to_html())
+
+
+# Readable from a phone to a wide screen: text at most ~50em wide, figures scaled down to fit, wide
+# tables and code scroll sideways inside their own box instead of widening the page.
+STYLE = (
+    "body{font-family:sans-serif;max-width:56em;margin:2em auto;padding:0 1em;line-height:1.45}"
+    "p,li,td{overflow-wrap:break-word}"
+    ".scroll{overflow-x:auto;margin:1em 0}table{border-collapse:collapse}"
+    "td,th{border:1px solid #bbb;padding:4px 8px;text-align:left;vertical-align:top}"
+    "th{background:#eee}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "img{max-width:100%;height:auto}figure{margin:1em 0}figcaption{color:#555;font-size:90%}"
+    "nav{background:#f6f6f6;padding:.5em 1em;margin:1em 0}nav ul{margin:.2em 0;padding-left:1.4em}"
+    "details{margin:1em 0;padding:0 .8em;border-left:3px solid #ccc}summary{cursor:pointer;padding:.3em 0}"
+    "code{background:#f4f4f4}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:85%}"
+)
+
+NUMBER = re.compile(r"[-+]?(\d[\d,]*\.?\d*|\.\d+)([eE][-+]?\d+)?\s*%?|[-+]?(nan|inf)|-|")
+
+
+def _numeric_columns(rows) -> list[bool]:
+    """For each column, whether every cell is a number (or a number as text, such as ``0.119`` or
+    ``98.7%``): those are right-aligned so their digits line up, prose is left-aligned."""
+    columns = zip(*rows) if rows else []
+    return [all(isinstance(cell, int | float) or NUMBER.fullmatch(str(cell).strip()) for cell in column)
+            and any(str(cell).strip() not in ("", "-") for cell in column) for column in columns]
+
+
+def _html_table(headers, rows) -> str:
+    """A table in a box that scrolls sideways when it is wider than the page."""
+    numeric = _numeric_columns(rows) or [False] * len(headers)
+    align = [" class='num'" if n else "" for n in numeric]
+    head = "".join(f"<th{a}>{html.escape(str(h))}</th>" for h, a in zip(headers, align))
+    body = "".join("<tr>" + "".join(f"<td{a}>{html.escape(str(c))}</td>" for c, a in zip(r, align)) + "</tr>"
+                   for r in rows)
+    return f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>"
+
+
+def _html_contents(entries) -> str:
+    """The table of contents as nested lists of links: sections, each with its subsections."""
+    sections = []  # ((text, anchor), [(text, anchor) of its subsections])
+    for depth, text, anchor in entries:
+        if depth and sections:
+            sections[-1][1].append((text, anchor))
+        else:
+            sections.append(((text, anchor), []))
+
+    def link(text, anchor):
+        return f"<a href='#{anchor}'>{html.escape(text)}</a>"
+
+    items = "".join(f"<li>{link(*top)}" + (f"<ul>{''.join(f'<li>{link(*sub)}</li>' for sub in subs)}</ul>"
+                                           if subs else "") + "</li>" for top, subs in sections)
+    return f"<nav><strong>Contents</strong><ul>{items}</ul></nav>" if items else ""
+
+
+def _anchor(text, taken: set) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens; a repeat of
+    one already ``taken`` gets ``-1``, ``-2``, ... (added to ``taken``)."""
+    base = re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
+    anchor, repeat = base, 0
+    while anchor in taken:
+        repeat += 1
+        anchor = f"{base}-{repeat}"
+    taken.add(anchor)
+    return anchor
