@@ -127,7 +127,8 @@ def _check_fit_args(model, loss_fn, optimizer, x, y, epochs, batch_size, validat
         raise ValueError(f"fit: loss_fn must be callable as loss_fn(prediction, target), e.g. losses.MSELoss(); "
                          f"got {loss_fn!r}")
     if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
-        raise ValueError(f"fit: optimizer must be an optimizer such as optim.Adam(model.parameters()), got {optimizer!r}")
+        raise ValueError(f"fit: optimizer must be an optimizer such as optim.Adam(model.parameters()), "
+                         f"got {optimizer!r}")
     check_integer("fit", "epochs", epochs, 1)
     check_integer("fit", "batch_size", batch_size, 1)
     if metrics is not None and not (isinstance(metrics, dict) and all(map(callable, metrics.values()))):

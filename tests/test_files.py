@@ -1,4 +1,4 @@
-"""Tests for scratchnet.files: atomic_write (how checkpoints, the MNIST cache and reports are written) and remove_leftovers."""
+"""Tests for scratchnet.files: atomic_write (checkpoints, the MNIST cache, reports) and remove_leftovers."""
 
 import pytest
 
