@@ -8,6 +8,9 @@ The checks raise one-line errors naming the caller and what it accepts.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
+
+from . import backend
 
 
 def is_integer(value) -> bool:
@@ -93,3 +96,24 @@ def check_parameters(where: str, params) -> list:
         if ids.index(id(p)) < i:  # it would be updated twice per step
             raise ValueError(f"{where}: parameter {i} is parameter {ids.index(id(p))} again; list each once")
     return params
+
+
+def read_state(where: str, state, expected: dict, optional=frozenset()) -> dict:
+    """The entries of ``state`` (a dict as a ``state_dict()`` returns) as backend copies of the
+    (shape, dtype) that ``expected`` gives each name, all checked before the caller changes anything.
+    The names in ``optional`` may be absent."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"{where} takes a dict of name -> array as state_dict() returns, got a {type(state).__name__}")
+    missing, unexpected = sorted(expected.keys() - state.keys() - optional), sorted(state.keys() - expected.keys())
+    if missing or unexpected:
+        raise ValueError(f"{where}: missing {missing}, unexpected {unexpected[:5]}")
+    values = {}
+    for name, value in state.items():
+        shape, dtype = expected[name]
+        try:
+            values[name] = backend.xp.array(value, dtype=dtype)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: {name} cannot be read as {dtype} numbers: {error}") from None
+        if values[name].shape != shape:
+            raise ValueError(f"{where}: {name} has shape {values[name].shape}, expected {shape}")
+    return values

@@ -2,10 +2,9 @@
 step, as in PyTorch:  ``optimizer.zero_grad(); loss.backward(); optimizer.step()``."""
 
 import math
-from collections.abc import Mapping
 
 from . import backend
-from .checks import check_parameters, check_real, is_real
+from .checks import check_parameters, check_real, is_real, read_state
 
 
 def flush_denormals_to_zero(*arrays):
@@ -44,30 +43,20 @@ class Optimizer:
         return state
 
     def load_state_dict(self, state):
-        """Restore a ``state_dict()`` (also one saved by ``np.savez``), all checked before anything changes."""
+        """Restore a ``state_dict()`` (also one saved by ``np.savez``); nothing changes unless all of it fits."""
         where = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state, Mapping):
-            raise TypeError(f"{where} takes the dict that state_dict() returns, got a {type(state).__name__}")
-        shapes = {f"{name}.{i}": p.shape for name in self.state_names for i, p in enumerate(self.params)}
-        scalars = {"lr", *self.scalar_names}
-        unknown, missing = [k for k in state if k not in scalars | shapes.keys()], sorted(scalars - set(state))
-        if unknown or missing:
-            raise ValueError(f"{where}: unknown entries {unknown[:5]}, missing entries {missing}; this optimizer's "
-                             f"state has {sorted(scalars)} and '<name>.<i>' for name in {list(self.state_names)} "
-                             f"and i < {len(self.params)}, its number of parameters")
-        for i in range(len(self.params)):
+        arrays = {f"{name}.{i}": (p.shape, p.dtype) for name in self.state_names for i, p in enumerate(self.params)}
+        scalars = {name: ((), "float64") for name in ("lr", *self.scalar_names)}
+        values = read_state(where, state, scalars | arrays, optional=arrays.keys())
+        for i in range(len(self.params)):  # a parameter has all its arrays, or none (never stepped)
             keys = [f"{name}.{i}" for name in self.state_names]
-            if 0 < sum(key in state for key in keys) < len(keys):
-                raise ValueError(f"{where}: parameter {i} has {[k for k in keys if k in state]} but not all of {keys}")
-        for key in state.keys() & shapes.keys():
-            if (shape := tuple(getattr(state[key], "shape", ()))) != shapes[key]:  # a number has shape ()
-                raise ValueError(f"{where}: {key} has shape {shape}, its parameter has shape {shapes[key]}")
-        self.lr = float(state["lr"])
-        for s in self.scalar_names:
-            setattr(self, s, int(state[s]))
+            if 0 < sum(key in values for key in keys) < len(keys):
+                raise ValueError(f"{where}: parameter {i} has {[k for k in keys if k in values]} but not all of {keys}")
+        self.lr = float(values["lr"])
+        for name in self.scalar_names:
+            setattr(self, name, int(values[name]))
         for name in self.state_names:
-            setattr(self, name, [backend.as_array(state[f"{name}.{i}"], p.dtype).copy()
-                                 if f"{name}.{i}" in state else None for i, p in enumerate(self.params)])
+            setattr(self, name, [values.get(f"{name}.{i}") for i in range(len(self.params))])
 
 
 class SGD(Optimizer):

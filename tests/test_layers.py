@@ -423,7 +423,7 @@ def test_load_state_dict_missing_key():
     model = nn.Sequential(nn.Dense(2, 3), nn.Dense(3, 1))
     state = model.state_dict()
     del state["1.bias"]
-    with pytest.raises(KeyError, match=r"missing \['1.bias'\]"):
+    with pytest.raises(ValueError, match=r"load_state_dict: missing \['1.bias'\], unexpected \[\]"):
         model.load_state_dict(state)
 
 
@@ -431,7 +431,7 @@ def test_load_state_dict_unexpected_key():
     model = nn.Dense(2, 3)
     state = model.state_dict()
     state["extra"] = np.zeros(1)
-    with pytest.raises(KeyError, match=r"unexpected \['extra'\]"):
+    with pytest.raises(ValueError, match=r"missing \[\], unexpected \['extra'\]"):
         model.load_state_dict(state)
 
 
@@ -454,7 +454,7 @@ def test_load_state_dict_wrong_shape_changes_nothing():
     before = model.state_dict()
     state = {name: value + 1 for name, value in before.items()}
     state["1.weight"] = np.zeros((1, 3))
-    with pytest.raises(ValueError, match=r"1.weight has shape \(1, 3\), the model expects \(3, 1\)"):
+    with pytest.raises(ValueError, match=r"load_state_dict: 1.weight has shape \(1, 3\), expected \(3, 1\)"):
         model.load_state_dict(state)
     for name, value in model.state_dict().items():  # checked before anything was copied
         np.testing.assert_array_equal(value, before[name])
@@ -548,6 +548,6 @@ def test_repr():
 @pytest.mark.parametrize("state", [[1, 2], "weights.npz", None, np.zeros(3)])
 def test_load_state_dict_refuses_what_is_not_a_mapping(state):
     model = nn.Dense(2, 2)
-    with pytest.raises(TypeError, match=r"load_state_dict expects a dict of parameter name -> array \(as "
-                                        r"state_dict\(\) returns\), got " + type(state).__name__):
+    with pytest.raises(TypeError, match=r"load_state_dict takes a dict of name -> array as state_dict\(\) "
+                                        r"returns, got a " + type(state).__name__):
         model.load_state_dict(state)

@@ -267,7 +267,7 @@ def test_load_state_dict_wrong_shape(cls, kwargs):
     run_steps(opt, p, GRADS[:1])
     state = opt.state_dict()
     other = cls([param(np.zeros(4))], **kwargs)
-    with pytest.raises(ValueError, match=r"\.0 has shape \(2, 3\), its parameter has shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"\.0 has shape \(2, 3\), expected \(4,\)"):
         other.load_state_dict(state)
 
 
@@ -277,15 +277,15 @@ def test_load_state_dict_refuses_another_optimizers_state():
     sgd = optim.SGD([p], lr=0.1, momentum=0.9)
     run_steps(sgd, p, GRADS[:1])
     adam = optim.Adam([param()])
-    with pytest.raises(ValueError, match=r"unknown entries \['momentum_buffer.0'\].*for name in \['m', 'v'\]"):
+    with pytest.raises(ValueError, match=r"missing \['t'\], unexpected \['momentum_buffer.0'\]"):
         adam.load_state_dict(sgd.state_dict())
-    with pytest.raises(ValueError, match=r"unknown entries \['m_sum.0'\]"):
+    with pytest.raises(ValueError, match=r"unexpected \['m_sum.0'\]"):
         adam.load_state_dict({"lr": 0.1, "t": 3, "m_sum.0": np.zeros((2, 3))})
 
 
 @pytest.mark.parametrize("state", [[1, 2], None, "state.npz", np.zeros(3)], ids=["list", "none", "str", "array"])
 def test_load_state_dict_refuses_what_is_not_a_state_dict(state):
-    with pytest.raises(TypeError, match=r"Adam.load_state_dict takes the dict that state_dict\(\) returns, got a "):
+    with pytest.raises(TypeError, match=r"Adam.load_state_dict takes a dict of name -> array as state_dict\(\) returns, got a "):
         optim.Adam([param()]).load_state_dict(state)
 
 
@@ -300,12 +300,12 @@ def _adam_state(steps=1, params=2):
 
 
 @pytest.mark.parametrize("change, pattern", [
-    (lambda s: s.update({"m.2": s["m.0"], "v.2": s["v.0"]}), r"unknown entries \['m.2', 'v.2'\].*i < 2"),
-    (lambda s: s.update({"m.x": s["m.0"]}), r"unknown entries \['m.x'\]"),
+    (lambda s: s.update({"m.2": s["m.0"], "v.2": s["v.0"]}), r"unexpected \['m.2', 'v.2'\]"),
+    (lambda s: s.update({"m.x": s["m.0"]}), r"unexpected \['m.x'\]"),
     (lambda s: s.pop("v.1"), r"parameter 1 has \['m.1'\] but not all of \['m.1', 'v.1'\]"),
-    (lambda s: s.pop("t"), r"missing entries \['t'\]"),
-    (lambda s: s.pop("lr"), r"missing entries \['lr'\]"),
-    (lambda s: s.update({"v.0": 1.0}), r"v.0 has shape \(\), its parameter has shape \(2, 3\)"),
+    (lambda s: s.pop("t"), r"missing \['t'\]"),
+    (lambda s: s.pop("lr"), r"missing \['lr'\]"),
+    (lambda s: s.update({"v.0": 1.0}), r"v.0 has shape \(\), expected \(2, 3\)"),
 ], ids=["larger-model", "bad-index", "m-without-v", "no-t", "no-lr", "a-number"])
 def test_load_state_dict_refuses_an_incomplete_or_foreign_state(change, pattern):
     state = _adam_state()

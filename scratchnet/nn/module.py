@@ -5,9 +5,9 @@ attribute registers it, so ``parameters()``, ``named_parameters()`` (dotted name
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
 
 from .. import backend
+from ..checks import read_state
 from ..tensor import Tensor, no_grad
 
 _summary_rows = None  # while Module.summary runs: (leaf module, output shape) of each call
@@ -94,24 +94,8 @@ class Module:
     def load_state_dict(self, state):
         """Copy ``state`` (a dict as ``state_dict()`` returns) into the parameters, in place. Names
         and shapes must match; nothing changes unless every value fits."""
-        if not isinstance(state, Mapping):
-            raise TypeError(f"load_state_dict expects a dict of parameter name -> array (as state_dict() "
-                            f"returns), got {type(state).__name__}")
         params = dict(self.named_parameters())
-        missing, unexpected = sorted(set(params) - set(state)), sorted(set(state) - set(params))
-        if missing or unexpected:
-            raise KeyError(f"load_state_dict: missing {missing}, unexpected {unexpected}")
-        values = {}
-        for name, param in params.items():
-            value = state[name].data if isinstance(state[name], Tensor) else state[name]
-            try:
-                values[name] = backend.as_array(value, param.dtype)
-            except (TypeError, ValueError) as error:
-                raise ValueError(f"load_state_dict: {name} cannot be read as {param.dtype} numbers "
-                                 f"(an array or a nested list of numbers is needed): {error}") from None
-            if values[name].shape != param.shape:
-                raise ValueError(f"load_state_dict: {name} has shape {values[name].shape}, "
-                                 f"the model expects {param.shape}")
+        values = read_state("load_state_dict", state, {name: (p.shape, p.dtype) for name, p in params.items()})
         for name, param in params.items():
             param.data[...] = values[name]
 
