@@ -171,8 +171,8 @@ def load_checkpoint(path):
     try:
         with load_npz(path) as stored:
             header = json.loads(str(stored[_HEADER]), object_hook=lambda d: stored[d[_ARRAY]] if _ARRAY in d else d)
-            if header["version"] != CHECKPOINT_VERSION:
-                raise ValueError(f"it is version {header['version']}; this scratchnet reads {CHECKPOINT_VERSION}")
+            if (version := header["version"]) != CHECKPOINT_VERSION:
+                raise ValueError(f"it is version {version}; this scratchnet reads version {CHECKPOINT_VERSION}")
             return header["state"]
     except (*UNREADABLE_NPZ, TypeError) as error:
         raise ValueError(f"{os.fspath(path)!r} is not a scratchnet checkpoint ({error})") from None

@@ -426,7 +426,7 @@ def test_load_checkpoint_rejects_other_files(tmp_path):
         with pytest.raises(ValueError, match=f"{name}.*not a scratchnet checkpoint"):
             load_checkpoint(tmp_path / name)
     np.savez(tmp_path / "future.npz", scratchnet_checkpoint=np.asarray('{"version": 99, "state": {}}'))
-    with pytest.raises(ValueError, match="future.npz.*it is version 99; this scratchnet reads 3"):
+    with pytest.raises(ValueError, match="future.npz.*it is version 99; this scratchnet reads version 3"):
         load_checkpoint(tmp_path / "future.npz")
 
 
