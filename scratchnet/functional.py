@@ -8,7 +8,7 @@ from .tensor import Tensor
 def relu(x): return ops.ReLU.apply(x)
 def sigmoid(x): return ops.Sigmoid.apply(x)
 def tanh(x): return ops.Tanh.apply(x)
-def softmax(x, axis=-1): return ops.Softmax.apply(x, axis=axis)
+def softmax(x, axis=-1): return log_softmax(x, axis).exp()  # exp(x - log sum exp(x))
 def log_softmax(x, axis=-1): return ops.LogSoftmax.apply(x, axis=axis)
 def exp(x): return ops.Exp.apply(x)
 def log(x): return ops.Log.apply(x)
@@ -24,7 +24,6 @@ def where(condition, a, b):
     return ops.Where.apply(a, b, condition=backend.xp.asarray(condition, dtype=bool))  # host -> device
 
 
-def maximum(a, b): return where(_data(a) >= _data(b), a, b)  # on a tie the gradient goes to a
 def minimum(a, b): return where(_data(a) <= _data(b), a, b)  # on a tie the gradient goes to a
 def _data(x): return x.data if isinstance(x, Tensor) else backend.xp.asarray(x)
 

@@ -1,8 +1,6 @@
 """The autograd engine: ``Tensor``, ``Function`` and reverse-mode ``backward`` (see docs/autograd.md).
 Each op is a ``Function`` (``scratchnet/ops/``); its output remembers it as ``_ctx``."""
 
-from __future__ import annotations
-
 import contextlib
 
 from . import backend
@@ -10,17 +8,15 @@ from . import backend
 _grad_enabled = True
 
 
-class no_grad(contextlib.ContextDecorator):
+@contextlib.contextmanager
+def no_grad():
     """Context manager (or decorator): no graph is recorded inside. Dropout follows ``Module.eval()``."""
-
-    def __enter__(self):
-        global _grad_enabled
-        self._previous, _grad_enabled = _grad_enabled, False
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._previous
-        return False
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
 
 
 def is_grad_enabled() -> bool: return _grad_enabled
@@ -49,7 +45,7 @@ class Function:
     def backward(self, grad): raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs, **settings) -> Tensor:
+    def apply(cls, *inputs, **settings) -> "Tensor":
         """Run the op on tensors (or arrays and numbers, taken as constants) and record it."""
         dtype = next((x.dtype for x in inputs if isinstance(x, Tensor)), None)
         tensors = tuple(x if isinstance(x, Tensor) else Tensor(x, dtype=dtype) for x in inputs)
@@ -83,7 +79,7 @@ class Tensor:
     def __len__(self): return len(self.data)
     def numpy(self): return backend.to_numpy(self.data)  # on the host (copied from the GPU on CuPy)
     def item(self) -> float: return self.data.item()
-    def detach(self) -> Tensor: return Tensor(self.data, _wrap=True)  # same memory, out of the graph
+    def detach(self) -> "Tensor": return Tensor(self.data, _wrap=True)  # same memory, out of the graph
 
     def __repr__(self): return f"Tensor({self.numpy()!r}{', requires_grad=True' if self.requires_grad else ''})"
 
@@ -179,7 +175,7 @@ class Tensor:
     def sigmoid(self): return _ops.Sigmoid.apply(self)
     def tanh(self): return _ops.Tanh.apply(self)
     def clip(self, low=None, high=None): return _ops.Clip.apply(self, low=low, high=high)
-    def softmax(self, axis=-1): return _ops.Softmax.apply(self, axis=axis)
+    def softmax(self, axis=-1): return self.log_softmax(axis).exp()  # exp(x - log sum exp(x))
     def log_softmax(self, axis=-1): return _ops.LogSoftmax.apply(self, axis=axis)
 
 

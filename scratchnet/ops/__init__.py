@@ -1,7 +1,7 @@
 """Every differentiable operation, one family per file. Each op is a ``Function`` subclass whose
 ``forward`` and ``backward`` sit side by side, so a derivative is always found next to its value."""
 
-from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import LogSoftmax, ReLU, Sigmoid, Tanh
 from .conv import Conv2d
 from .dropout import Dropout
 from .elementwise import Abs, Add, Clip, Div, Exp, Log, Mul, Neg, PowScalar, Sub, Where
@@ -14,5 +14,5 @@ from .shape import GetItem, Reshape, Transpose
 __all__ = [
     "Abs", "Add", "BCEWithLogits", "Clip", "Conv2d", "CrossEntropy", "Div", "Dropout", "Exp", "GetItem",
     "L1", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "Mean", "Mul", "Neg", "PowScalar", "ReLU",
-    "Reshape", "Sigmoid", "Softmax", "Sub", "Sum", "Tanh", "Transpose", "Where",
+    "Reshape", "Sigmoid", "Sub", "Sum", "Tanh", "Transpose", "Where",
 ]

@@ -49,24 +49,9 @@ class Tanh(Function):
     def backward(self, grad): return grad * (1 - self.t * self.t)
 
 
-class Softmax(Function):
-    """y_i = exp(x_i) / sum_j exp(x_j) along ``axis``.  The Jacobian is diag(y) - y y^T, so the
-    gradient is y * (g - sum(g * y)): the full Jacobian, not only its diagonal."""
-
-    def __init__(self, axis=-1):
-        self.axis = axis
-
-    def forward(self, x):
-        self.axes = normalize_axis(self.axis, x.ndim)
-        e = backend.xp.exp(x - x.max(axis=self.axes, keepdims=True))  # the max cancels; exp cannot overflow
-        self.y = e / e.sum(axis=self.axes, keepdims=True)
-        return self.y
-
-    def backward(self, grad): return self.y * (grad - (grad * self.y).sum(axis=self.axes, keepdims=True))
-
-
 class LogSoftmax(Function):
-    """log softmax(x) = x - log(sum exp(x)) along ``axis``.  Gradient: g - softmax(x) * sum(g)."""
+    """log softmax(x) = x - log(sum exp(x)) along ``axis``.  Gradient: g - softmax(x) * sum(g).
+    softmax(x) = exp(log softmax(x)) (``Tensor.softmax``): through both backwards, the full Jacobian."""
 
     def __init__(self, axis=-1):
         self.axis = axis

@@ -18,8 +18,7 @@ class Reshape(Function):
         try:
             return a.reshape(self.new_shape)
         except ValueError:
-            raise ValueError(f"cannot reshape a tensor of shape {a.shape} ({a.size} elements) "
-                             f"to {self.new_shape}") from None
+            raise ValueError(f"cannot reshape a tensor of shape {a.shape} ({a.size} elements) to {self.new_shape}") from None
 
     def backward(self, grad): return grad.reshape(self.shape)
 
