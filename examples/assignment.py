@@ -35,6 +35,9 @@ from scratchnet import backend  # noqa: E402
 
 QUESTIONS = ("q1a", "q1b", "q1phase", "q2a", "q2b")
 
+#: Q1A in the assignment: (x, loss) after each of 6 gradient-descent steps from x0 = 0 with lr 0.3
+ASSIGNMENT_Q1A = [(0.3, 0.7), (0.6, 0.4), (0.9, 0.1), (1.2, 0.2), (0.9, 0.1), (1.2, 0.2)]
+
 ASSIGNMENT_MISTAKES = [
     ("Q1B, Adam's update", "The assignment's loop moved by lr * m_hat * sqrt(v_hat) instead of "
      "lr * m_hat / (sqrt(v_hat) + eps). On the bump loss every |g| = 1, so v_hat = 1 exactly and the "
@@ -82,39 +85,59 @@ def command(script, argv, written=None, shown=None):
 
 
 def q1_sections(out, run, report, metrics, final_out):
-    """Q1A, Q1B and the phase plot: each script's printed output and figures (``final_out``: where
-    ``out``'s files end up, for the commands the report shows)."""
+    """Q1A, Q1B and the phase plot, each opening with its key table or figures, then the command and
+    what it printed, folded (``final_out``: where ``out``'s files end up, for the commands shown)."""
+    if any(question.startswith("q1") for question in run):
+        report.heading("Q1: a bump between two minima", 2)
     if "q1a" in run:
-        argv = []
-        result, text = captured(q1a_gd.main, argv)
-        xs = [round(x, 4) for x in result["trajectory"].xs[1:]]
-        metrics["q1a"] = {"xs": xs, "stuck": "stuck" in text}
-        report.heading("Q1A: gradient descent on the bump", 2)
-        report.paragraph(f"Command: {command('q1a_gd.py', argv)}. The assignment's table for x0 = 0, lr 0.3: "
-                         "(0.3, 0.7) (0.6, 0.4) (0.9, 0.1) (1.2, 0.2) (0.9, 0.1) (1.2, 0.2). scratchnet's, "
-                         "with the gradient from autograd:")
-        report.code(text)
+        q1a_section(report, metrics)
     if "q1b" in run:
-        argv = []
-        result, text = captured(q1b_adam.main, argv)
-        metrics["q1b"] = {key: result[key] for key in ("max_x", "h_overshoot", "h_bisection", "agree")}
-        report.heading("Q1B: Adam overshoots, so it escapes a low bump", 2)
-        report.paragraph(f"Command: {command('q1b_adam.py', argv)}. The assignment: max theta 1.4102, so Adam "
-                         f"escapes bumps up to h = 0.41. scratchnet: max x = {result['max_x']:.4f}, "
-                         f"h* = {result['h_overshoot']:.4f} from the overshoot and {result['h_bisection']:.4f} "
-                         "by bisection on the full loss.")
-        report.code(text)
+        q1b_section(report, metrics)
     if "q1phase" in run:
-        folder = out / "q1"
-        folder.mkdir(parents=True, exist_ok=True)
-        argv = ["--out", str(folder / "critical_height.png"), "--loss-plot", str(folder / "loss.png")]
-        result, text = captured(q1_phase.main, argv, out, final_out)
-        metrics["q1phase"] = {name: float(h) for name, h in result["marked"].items()}
-        report.heading("Beyond the assignment: critical bump height against learning rate", 2)
-        report.paragraph(f"Command: {command('q1_phase.py', argv, out, final_out)}")
-        report.image(folder / "loss.png", "The bump loss and the two optimizers' paths")
-        report.image(folder / "critical_height.png", "Largest bump each optimizer escapes, by learning rate")
+        q1phase_section(out, report, metrics, final_out)
+
+
+def printed(report, command_line, text):
+    """The command that ran and its printed output, folded away below a section's key results."""
+    with report.details("The command and what it printed"):
+        report.paragraph(f"Command: {command_line}")
         report.code(text)
+
+
+def q1a_section(report, metrics):
+    result, text = captured(q1a_gd.main, [])
+    run = result["trajectory"]
+    metrics["q1a"] = {"xs": [round(x, 4) for x in run.xs[1:]], "stuck": "stuck" in text}
+    report.heading("Q1A: gradient descent on the bump", 3)
+    report.paragraph("From x0 = 0 with lr 0.3, the assignment's table beside scratchnet's (the gradient from autograd):")
+    report.table(["step", "x, assignment", "x, scratchnet", "loss, assignment", "loss, scratchnet"],
+                 [[step, x_then, f"{x:.4f}", loss_then, f"{loss:.4f}"] for step, ((x_then, loss_then), x, loss)
+                  in enumerate(zip(ASSIGNMENT_Q1A, run.xs[1:], run.losses[1:]), 1)])
+    report.paragraph(result["message"])
+    printed(report, command("q1a_gd.py", []), text)
+
+
+def q1b_section(report, metrics):
+    result, text = captured(q1b_adam.main, [])
+    metrics["q1b"] = {key: result[key] for key in ("max_x", "h_overshoot", "h_bisection", "agree")}
+    report.heading("Q1B: Adam overshoots, so it escapes a low bump", 3)
+    report.table(["", "assignment", "scratchnet"],
+                 [["largest x reached", "1.4102", f"{result['max_x']:.4f}"],
+                  ["tallest bump escaped, h* = max x - 1", "0.41", f"{result['h_overshoot']:.4f}"],
+                  ["h* by bisection on the full loss", "", f"{result['h_bisection']:.4f}"]])
+    printed(report, command("q1b_adam.py", []), text)
+
+
+def q1phase_section(out, report, metrics, final_out):
+    folder = out / "q1"
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = ["--out", str(folder / "critical_height.png"), "--loss-plot", str(folder / "loss.png")]
+    result, text = captured(q1_phase.main, argv, out, final_out)
+    metrics["q1phase"] = {name: float(h) for name, h in result["marked"].items()}
+    report.heading("Beyond the assignment: critical bump height against learning rate", 3)
+    report.image(folder / "critical_height.png", "Largest bump each optimizer escapes, by learning rate")
+    report.image(folder / "loss.png", "The bump loss and the two optimizers' paths")
+    printed(report, command("q1_phase.py", argv, out, final_out), text)
 
 
 def q2_section(name, script, out, args, report, metrics):
