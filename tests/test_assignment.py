@@ -44,6 +44,20 @@ def test_q1b_numbers_reach_the_report(assignment, tmp_path):
     assert round(metrics["q1b"]["max_x"], 4) == 1.4102 and metrics["q1b"]["agree"]
 
 
+def test_a_question_opens_with_its_key_table_and_folds_what_the_script_printed(assignment, tmp_path):
+    metrics, report = assignment.main(["q1b", "--out", str(tmp_path / "q1b"), "--quiet"])
+    start = report.blocks.index(("h", 3, "Q1B: Adam overshoots, so it escapes a low bump"))
+    table, details, command, printout, end = report.blocks[start + 1:start + 6]
+    assert table[0] == "table" and table[2][0][2] == f"{metrics['q1b']['max_x']:.4f}"
+    assert details[0] == "details" and command[1].startswith("Command: ") and printout[0] == "pre"
+    assert end == ("end_details",)
+    assert [text for _, text, _ in report.contents()] == [
+        "Q1: a bump between two minima", "Q1B: Adam overshoots, so it escapes a low bump",
+        "What the assignment got wrong"]
+    page = (tmp_path / "q1b" / "report.html").read_text()
+    assert all(f"href='#{anchor}'" in page and f"id='{anchor}'" in page for _, _, anchor in report.contents())
+
+
 def test_a_folder_of_the_users_is_never_written_into(assignment, tmp_path, capsys):
     out = tmp_path / "taken"
     out.mkdir()
