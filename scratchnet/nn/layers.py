@@ -9,12 +9,8 @@ from .module import Module, Parameter
 
 
 class Dense(Module):
-    """Fully connected: y = x W + b.  x (N, in_features) -> y (N, out_features).
-
-    weight (in_features, out_features), Glorot-uniform; bias (out_features,), zeros. ``activation``
-    (None, ``"relu"`` or ``"sigmoid"``) applies that function to y, as Keras' ``Dense(units,
-    activation=...)``: ``Dense(784, 256, activation="relu")`` is ``Dense(784, 256)`` then ``ReLU()``.
-    """
+    """Fully connected: y = x W + b, x (N, in) -> y (N, out); W (in, out) Glorot-uniform, b zeros.
+    ``Dense(784, 256, activation="relu")`` (or ``"sigmoid"``) is ``Dense(784, 256)`` then ``ReLU()``."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str | None = None):
         super().__init__()
@@ -39,11 +35,8 @@ class Dense(Module):
 
 
 class Conv2D(Module):
-    """2-D convolution, NCHW.  x (N, in_channels, H, W) -> (N, out_channels, Ho, Wo).
-
-    weight (out_channels, in_channels, k, k), Glorot-uniform with fan_in = in*k*k and
-    fan_out = out*k*k (as Keras); bias (out_channels,), zeros.
-    """
+    """2-D convolution, NCHW: x (N, in, H, W) -> (N, out, Ho, Wo). weight (out, in, k, k) Glorot-uniform
+    with fan_in = in*k*k and fan_out = out*k*k (as Keras); bias (out,) zeros."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0):
         super().__init__()

@@ -2,8 +2,6 @@
 attribute registers it, so ``parameters()``, ``named_parameters()`` (dotted names such as
 ``encoder.0.weight``), ``state_dict()``, ``train()`` and ``eval()`` find everything by themselves."""
 
-from __future__ import annotations
-
 from collections import OrderedDict
 
 from .. import backend
@@ -79,9 +77,7 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self):
-        """Evaluation mode: dropout is the identity. (``no_grad()`` skips the graph as well.)"""
-        return self.train(False)
+    def eval(self): return self.train(False)  # dropout off (``no_grad()`` also skips the graph)
 
     def zero_grad(self):
         for p in self.parameters():
@@ -99,8 +95,7 @@ class Module:
         for name, param in params.items():
             param.data[...] = values[name]
 
-    def extra_repr(self) -> str:
-        return ""
+    def extra_repr(self) -> str: return ""
 
     def __repr__(self):
         if not self._modules:
@@ -109,12 +104,9 @@ class Module:
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
     def summary(self, input_shape, print_fn=print) -> str:
-        """Print (and return) a Keras-style table: each leaf layer, its output shape, its parameters.
-
-        ``input_shape`` excludes the batch axis, e.g. ``(784,)``. One zero sample runs through the
-        model in eval mode without a graph while ``__call__`` records a row per leaf call; every
-        module's mode comes back afterwards, even when the forward fails.
-        """
+        """Print (and return) a Keras-style table: each leaf layer, its output shape, its parameters. One
+        zero sample of ``input_shape`` (no batch axis: ``(784,)``) runs through in eval mode while ``__call__``
+        records a row per leaf call; every module's mode comes back afterwards, even if the forward fails."""
         global _summary_rows
         names = {id(module): f"{name} ({type(module).__name__})" for name, module in self.named_modules()}
         modes = [(module, module.training) for _, module in self.named_modules()]

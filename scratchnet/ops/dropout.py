@@ -1,9 +1,5 @@
-"""Inverted dropout: in training, zero each element with probability p and scale the survivors by
-1 / (1 - p), so the expected output equals the input and evaluation needs no rescaling.
-
-y = x * mask,  mask = [u >= p] / (1 - p)  with u ~ U[0, 1) from the seeded device generator.
-d/dx = mask.
-"""
+"""Inverted dropout: y = x * mask, mask = [u >= p] / (1 - p), u ~ U[0, 1) from the seeded device
+generator; d/dx = mask. The expected output equals the input, so evaluation needs no rescaling."""
 
 from .. import backend
 from ..tensor import Function

@@ -3,9 +3,8 @@
 Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo), Ho = (H - k) // s + 1, Wo = (W - k) // s + 1.
 
 As in im2col, the strided slice x[..., i : i + s*Ho : s, j : j + s*Wo : s] holds offset (i, j) of
-every window, and y is the elementwise maximum of the k*k slices. d/dx = 1 at the maximum of each
-window, 0 elsewhere; on a tie the whole gradient goes to ONE element, the first maximum in row-major
-order (as PyTorch does): the backward visits the offsets in that order and sends each gradient once.
+every window; y is the elementwise maximum of the k*k slices. d/dx = 1 at each window's maximum, 0
+elsewhere; a tie sends it all to the first maximum in row-major order, as PyTorch does.
 """
 
 from .. import backend

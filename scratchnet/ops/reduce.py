@@ -8,11 +8,6 @@ from ..checks import is_integer, normalize_axis
 from ..tensor import Function
 
 
-def _unreduce(grad, axes, keepdims, shape):
-    """(shape without ``axes``) -> ``shape``: each reduced element receives its output's gradient."""
-    return backend.xp.broadcast_to(grad if keepdims else backend.xp.expand_dims(grad, axes), shape)
-
-
 class Sum(Function):
     """sum(a, axes).  d/da = 1 for every element: the output's gradient, broadcast back."""
 
@@ -23,7 +18,9 @@ class Sum(Function):
         self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)
         return a.sum(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, grad): return _unreduce(grad, self.axes, self.keepdims, self.shape)
+    def backward(self, grad):
+        grad = grad if self.keepdims else backend.xp.expand_dims(grad, self.axes)  # reduced axes back, size 1
+        return backend.xp.broadcast_to(grad, self.shape)
 
 
 class Mean(Sum):

@@ -42,11 +42,8 @@ class Transpose(Function):
 
 
 class GetItem(Function):
-    """a[index] for any NumPy index: ints, slices, masks, integer arrays, lists, tuples.
-
-    The gradient adds each output element's gradient to the input element it came from. An element
-    picked twice (``a[[0, 0]]``) gets both: ``bincount`` over the picked flat positions adds them up.
-    """
+    """a[index] for any NumPy index.  Each output's gradient goes to the input element it came from;
+    one picked twice (``a[[0, 0]]``) gets both, added up by ``bincount`` over the picked positions."""
 
     def __init__(self, index):
         self.index = index.data if hasattr(index, "grad") else index  # a Tensor used as an index
