@@ -37,10 +37,11 @@ def unbroadcast(grad, shape):
 
 class Function:
     """One differentiable op: ``forward(*arrays) -> array``, ``backward(grad) -> a gradient per input``.
-    Settings (an axis, a stride) reach ``__init__`` as keywords of ``apply``."""
+    Its settings (an axis, a stride), keywords of ``apply``, become its attributes."""
 
     inputs: tuple = ()
 
+    def __init__(self, **settings): self.__dict__.update(settings)
     def forward(self, *arrays): raise NotImplementedError
     def backward(self, grad): raise NotImplementedError
 
@@ -139,7 +140,7 @@ class Tensor:
     def __matmul__(self, other): return _ops.MatMul.apply(self, other)
     def __rmatmul__(self, other): return _ops.MatMul.apply(other, self)
     def __neg__(self): return _ops.Neg.apply(self)
-    def __getitem__(self, index): return _ops.GetItem.apply(self, index=index)
+    def __getitem__(self, index): return _ops.GetItem.apply(self, index=_raw(index))
     # comparisons give boolean arrays, without gradient
     def __lt__(self, other): return self.data < _raw(other)
     def __le__(self, other): return self.data <= _raw(other)
@@ -150,7 +151,7 @@ class Tensor:
     def __pow__(self, exponent):
         if isinstance(exponent, Tensor) or not isinstance(exponent, int | float):
             raise TypeError(f"Tensor ** accepts a Python int or float exponent, got {type(exponent).__name__}")
-        return _ops.PowScalar.apply(self, exponent=exponent)
+        return _ops.PowScalar.apply(self, p=exponent)
 
     def sum(self, axis=None, keepdims=False): return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
     def mean(self, axis=None, keepdims=False): return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
@@ -159,7 +160,7 @@ class Tensor:
 
     def reshape(self, *shape):
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
-        return _ops.Reshape.apply(self, shape=tuple(shape))
+        return _ops.Reshape.apply(self, new_shape=tuple(shape))
 
     def transpose(self, *axes):
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], tuple | list)):

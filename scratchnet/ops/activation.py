@@ -53,9 +53,6 @@ class LogSoftmax(Function):
     """log softmax(x) = x - log(sum exp(x)) along ``axis``.  Gradient: g - softmax(x) * sum(g).
     softmax(x) = exp(log softmax(x)) (``Tensor.softmax``): through both backwards, the full Jacobian."""
 
-    def __init__(self, axis=-1):
-        self.axis = axis
-
     def forward(self, x):
         self.axes = normalize_axis(self.axis, x.ndim)
         self.out = log_softmax(x, self.axes)

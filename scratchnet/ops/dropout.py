@@ -6,9 +6,6 @@ from ..tensor import Function
 
 
 class Dropout(Function):
-    def __init__(self, p=0.5):
-        self.p = p
-
     def forward(self, x):
         # u is drawn in x's memory order (ops/conv.py keeps a conv net's batch axis last), so that
         # x * mask runs over both arrays in step; any order gives the same distribution

@@ -44,9 +44,6 @@ class Div(Function):
 
 class PowScalar(Function):
     """a ** p for a Python number p.  d/da = p a^(p-1) (0 for p = 0: a^0 is a constant)."""
-    def __init__(self, exponent):
-        self.p = exponent
-
     def forward(self, a):
         self.a = a
         return a**self.p
@@ -82,12 +79,10 @@ class Abs(Function):
 
 
 class Where(Function):
-    """where(c, a, b): a where the constant boolean array c holds, else b.  d/da = c, d/db = not c."""
-    def __init__(self, condition):
-        self.c = condition
-
-    def forward(self, a, b): return backend.xp.where(self.c, a, b)
-    def backward(self, grad): return grad * self.c, grad * ~self.c
+    """where(condition, a, b) for a constant boolean array: a where it holds, else b.  d/da = condition,
+    d/db = not condition."""
+    def forward(self, a, b): return backend.xp.where(self.condition, a, b)
+    def backward(self, grad): return grad * self.condition, grad * ~self.condition
 
 
 class Clip(Function):

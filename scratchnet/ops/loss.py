@@ -36,9 +36,6 @@ class CrossEntropy(Function):
     """Softmax cross-entropy of logits z (N, C) against integer labels (N,), mean over the batch.
     loss_i = log(sum_c exp(z_ic)) - z_i[label_i],   d/dz = (softmax(z) - onehot(labels)) / N."""
 
-    def __init__(self, labels):
-        self.labels = labels
-
     def forward(self, z):
         self.log_probs = log_softmax(z, axes=1)
         return -self.log_probs[backend.xp.arange(z.shape[0]), self.labels].mean()

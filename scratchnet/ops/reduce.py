@@ -11,8 +11,7 @@ from ..tensor import Function
 class Sum(Function):
     """sum(a, axes).  d/da = 1 for every element: the output's gradient, broadcast back."""
 
-    def __init__(self, axis=None, keepdims=False):
-        self.axis, self.keepdims = axis, keepdims
+    axis, keepdims = None, False
 
     def forward(self, a):
         self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)

@@ -8,10 +8,7 @@ from ..tensor import Function
 
 
 class Reshape(Function):
-    """a.reshape(shape).  The gradient is reshaped back to a's shape."""
-
-    def __init__(self, shape):
-        self.new_shape = shape
+    """a.reshape(new_shape).  The gradient is reshaped back to a's shape."""
 
     def forward(self, a):
         self.shape = a.shape
@@ -27,9 +24,6 @@ class Transpose(Function):
     """a.transpose(axes) (all axes reversed when None).  The gradient goes back by the inverse
     permutation, argsort(axes)."""
 
-    def __init__(self, axes=None):
-        self.axes = axes
-
     def forward(self, a):
         axes = None if self.axes is None else [ax + a.ndim if ax < 0 else ax for ax in self.axes]
         if axes is not None and sorted(axes) != list(range(a.ndim)):
@@ -44,9 +38,6 @@ class Transpose(Function):
 class GetItem(Function):
     """a[index] for any NumPy index.  Each output's gradient goes to the input element it came from;
     one picked twice (``a[[0, 0]]``) gets both, added up by ``bincount`` over the picked positions."""
-
-    def __init__(self, index):
-        self.index = index.data if hasattr(index, "grad") else index  # a Tensor used as an index
 
     def forward(self, a):
         self.shape, self.dtype = a.shape, a.dtype
