@@ -1,62 +1,16 @@
 """The assignment's models, built with scratchnet.nn.
 
-- ``Autoencoder(latent)``: the three dense autoencoders of Q2A/Q2B (latent 2, 16, 256).
+- ``Autoencoder(latent)``: the three dense autoencoders of Q2A/Q2B (latent 2, 16, 256). The lesson
+  ``examples/q2a_autoencoders.py`` builds them; they are imported here for Q2B and the benchmarks.
 - ``dis_net()``: Q2B's CNN that tells blurred digits (1) from clear ones (0), ending in one logit.
 - ``digit_classifier()``: a small CNN that reads the digit, used to judge the deblurred outputs.
 - ``assignment_dis_net_head()``: the assignment's broken ending, Dense(1) + softmax, kept to show why
   it cannot work.
 """
 
-from __future__ import annotations
-
-from itertools import pairwise
+from q2a_autoencoders import ENCODER_WIDTHS, LATENT_SIZES, Autoencoder  # noqa: F401  (examples/ is on the path)
 
 from scratchnet import nn
-
-# Layer widths of the assignment's encoders; each decoder mirrors its encoder back to 784.
-ENCODER_WIDTHS = {
-    2: (784, 256, 128, 64, 32, 16, 8, 4, 2),
-    16: (784, 256, 128, 64, 32, 16),
-    256: (784, 256),
-}
-LATENT_SIZES = tuple(ENCODER_WIDTHS)
-
-
-def _dense_stack(widths, last_activation):
-    """Dense layers through ``widths``, each followed by ReLU except the last, which is followed by
-    ``last_activation`` (a layer, or None for none): the PyTorch twin's Linear, ReLU, ... form."""
-    layers = []
-    for i, (n_in, n_out) in enumerate(pairwise(widths)):
-        layers.append(nn.Dense(n_in, n_out))
-        if i < len(widths) - 2:
-            layers.append(nn.ReLU())
-        elif last_activation is not None:
-            layers.append(last_activation)
-    return nn.Sequential(*layers)
-
-
-class Autoencoder(nn.Module):
-    """784 -> ... -> latent -> ... -> 784: ReLU inside, a sigmoid on the output (pixels in [0, 1]).
-
-    ``linear_latent=False`` keeps the assignment's ReLU on the latent layer. That ReLU can switch a
-    latent unit off for every input (a "dead" unit, always 0), which wastes a dimension of the code;
-    ``linear_latent=True`` leaves the latent layer linear.
-    """
-
-    def __init__(self, latent: int, linear_latent: bool = False):
-        super().__init__()
-        if latent not in ENCODER_WIDTHS:
-            raise ValueError(f"Autoencoder: latent must be one of {LATENT_SIZES}, got {latent!r}")
-        widths = ENCODER_WIDTHS[latent]
-        self.latent, self.linear_latent = latent, linear_latent
-        self.encoder = _dense_stack(widths, None if linear_latent else nn.ReLU())
-        self.decoder = _dense_stack(widths[::-1], nn.Sigmoid())
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
-
-    def extra_repr(self):
-        return f"latent={self.latent}, linear_latent={self.linear_latent}"
 
 
 def dis_net(dropout: bool = True) -> nn.Sequential:
