@@ -1,5 +1,4 @@
-"""Layers and containers, in the shape PyTorch users know (``Module``, ``Sequential``) with Keras'
-``summary()``."""
+"""Layers and containers as PyTorch has them (``Module``, ``Sequential``), with Keras' ``summary()``."""
 
 from . import init
 from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sigmoid, Softmax, Tanh

@@ -1,5 +1,4 @@
-"""Every differentiable operation, one family per file. Each op is a ``Function`` subclass whose
-``forward`` and ``backward`` sit side by side, so a derivative is always found next to its value."""
+"""Every differentiable operation, one family per file, each a ``Function`` with forward and backward."""
 
 from .activation import LogSoftmax, ReLU, Sigmoid, Tanh
 from .conv import Conv2d

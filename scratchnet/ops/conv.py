@@ -1,17 +1,11 @@
-"""2-D convolution (cross-correlation, as in every DL library) by im2col and one matrix product.
+"""2-D convolution (cross-correlation, as in every DL library) by im2col and one matrix product
+(docs/layers.md teaches it). NCHW: x (N, C, H, W), weight (F, C, kh, kw), bias (F,) or None ->
+y (N, F, Ho, Wo), Ho = (H + 2p - kh) // s + 1, Wo = (W + 2p - kw) // s + 1.
 
-Shapes (NCHW):  x (N, C, H, W),  weight (F, C, kh, kw),  bias (F,) or None  ->  y (N, F, Ho, Wo),
-Ho = (H + 2p - kh) // s + 1,  Wo = (W + 2p - kw) // s + 1.
+    cols (C*kh*kw, Ho*Wo*N),  y = weight.reshape(F, C*kh*kw) @ cols + bias,  dW = g cols^T,  d(cols) = W^T g
 
-im2col: for each kernel offset (i, j), the strided slice x[..., i : i + s*Ho : s, j : j + s*Wo : s]
-holds that offset's pixel of every patch, so a loop over the kh*kw offsets fills
-
-    cols (C*kh*kw, Ho*Wo*N)   and   y = weight.reshape(F, C*kh*kw) @ cols + bias   (F, Ho*Wo*N).
-
-Backward: dW = g cols^T, db = sum of g, d(cols) = W^T g, and col2im adds each offset's slice of
-d(cols) back into dx with strided-slice ``+=`` (patches overlap). No ``add.at``: it runs on CuPy too.
-Speed: the batch axis is kept last in memory (x read as (C, H, W, N), y stored as (F, Ho, Wo, N) and
-returned as an NCHW view), so each slice copies runs of Wo*N numbers and the next layer needs no copy.
+col2im adds d(cols) back into dx by strided-slice ``+=`` (no ``add.at``, so it runs on CuPy too). Speed: the
+batch axis stays last in memory, so each slice copies runs of Wo*N numbers and the next layer needs no copy.
 """
 
 from .. import backend

@@ -1,10 +1,7 @@
-"""2-D max pooling over k x k windows with stride s (NCHW); windows that do not fit are dropped.
-
-Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo), Ho = (H - k) // s + 1, Wo = (W - k) // s + 1.
-
-As in im2col, the strided slice x[..., i : i + s*Ho : s, j : j + s*Wo : s] holds offset (i, j) of
-every window; y is the elementwise maximum of the k*k slices. d/dx = 1 at each window's maximum, 0
-elsewhere; a tie sends it all to the first maximum in row-major order, as PyTorch does.
+"""2-D max pooling over k x k windows with stride s (NCHW): x (N, C, H, W) -> y (N, C, Ho, Wo),
+Ho = (H - k) // s + 1, Wo = (W - k) // s + 1. As in im2col, the strided slice x[..., i : i + s*Ho : s,
+j : j + s*Wo : s] holds offset (i, j) of every window; y is the elementwise maximum of the k*k slices.
+d/dx = 1 at each window's maximum, 0 elsewhere; a tie sends it all to the first in row-major order.
 """
 
 from .. import backend
