@@ -20,8 +20,7 @@ def flatten(x, start_dim=1): return x.flatten(start_dim)
 
 def where(condition, a, b):
     """``a`` where ``condition`` (a boolean array or Tensor, no gradient) holds, else ``b``."""
-    condition = condition.data if isinstance(condition, Tensor) else condition
-    return ops.Where.apply(a, b, condition=backend.xp.asarray(condition, dtype=bool))  # host -> device
+    return ops.Where.apply(a, b, condition=_data(condition).astype(bool, copy=False))  # host -> device
 
 
 def minimum(a, b): return where(_data(a) <= _data(b), a, b)  # on a tie the gradient goes to a
@@ -31,9 +30,11 @@ def _data(x): return x.data if isinstance(x, Tensor) else backend.xp.asarray(x)
 def linear(x, weight, bias=None):
     """x (N, in) @ weight (in, out) + bias (out,) -> (N, out); ``bias`` may be None."""
     x_shape, w_shape, b_shape = (t.shape if hasattr(t, "shape") else backend.np.shape(t) for t in (x, weight, bias))
-    if len(x_shape) != 2 or len(w_shape) != 2 or x_shape[1] != w_shape[0] or bias is not None and b_shape != w_shape[1:]:
-        raise ValueError(f"linear expects x (N, in), weight (in, out) and bias (out,) or None, got x {x_shape}, "
-                         f"weight {w_shape} and bias {None if bias is None else b_shape}")
+    if len(w_shape) != 2 or bias is not None and b_shape != w_shape[1:]:
+        raise ValueError(f"linear expects weight (in, out) and bias (out,) or None, got weight {w_shape} and bias "
+                         f"{None if bias is None else b_shape}")
+    if len(x_shape) != 2 or x_shape[1] != w_shape[0]:
+        raise ValueError(f"linear got input of shape {x_shape}, expected (batch, {w_shape[0]}) for weight {w_shape}")
     return x @ weight if bias is None else x @ weight + bias
 
 
@@ -59,6 +60,6 @@ def binary_cross_entropy_with_logits(logits, target): return ops.BCEWithLogits.a
 
 def cross_entropy(logits, labels):
     """Mean softmax cross-entropy of logits (N, C) against integer class labels (N,) in [0, C)."""
-    labels = labels.data if isinstance(labels, Tensor) else backend.xp.asarray(labels)  # host -> device
+    labels = _data(labels)  # host -> device
     check_labels("cross_entropy", logits.shape, labels)
     return ops.CrossEntropy.apply(logits, labels=labels)

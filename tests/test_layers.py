@@ -158,12 +158,12 @@ def test_sequential_with_relu_and_dropout():
     (nn.Flatten(), (5,), "at least 2 dimensions"),
 ])
 def test_wrong_input_shape_names_layer_got_and_expected(layer, shape, expected):
-    """The layer's op (conv2d, max_pool2d) or the layer itself names what it got and what it accepts."""
+    """The layer's op (linear, conv2d, max_pool2d) or the layer itself names what it got and accepts."""
     with pytest.raises(ValueError) as info:
         layer(Tensor(np.ones(shape)))
     message = str(info.value)
-    name = repr(layer).split("(")[0]
-    assert name.lower() in message.lower().replace("_", "")
+    name = {"Dense": "linear", "Conv2D": "conv2d", "MaxPool2D": "max_pool2d"}.get(type(layer).__name__, "Flatten")
+    assert message.startswith(name)
     assert f"got input of shape {shape}" in message
     assert expected in message
 
@@ -192,7 +192,7 @@ def test_dense_names_the_activations_it_accepts():
 
 
 def test_dense_error_names_its_sizes():
-    with pytest.raises(ValueError, match=r"Dense\(784, 256\) got input of shape \(32, 100\), expected \(batch, 784\)"):
+    with pytest.raises(ValueError, match=r"linear got input of shape \(32, 100\), expected \(batch, 784\)"):
         nn.Dense(784, 256)(Tensor(np.ones((32, 100))))
 
 

@@ -3,7 +3,6 @@
 from .. import backend
 from .. import functional as F
 from ..checks import check_integer, check_real
-from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
@@ -23,9 +22,6 @@ class Dense(Module):
         self.bias = Parameter(backend.xp.zeros(out_features, dtype="float32")) if bias else None
 
     def forward(self, x):
-        x = x if isinstance(x, Tensor) else Tensor(x)
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"{self!r} got input of shape {x.shape}, expected (batch, {self.in_features})")
         y = F.linear(x, self.weight, self.bias)
         return y if self.activation is None else getattr(F, self.activation)(y)
 
@@ -57,12 +53,10 @@ class Conv2D(Module):
 
 class MaxPool2D(Module):
     """Max pooling, NCHW: (N, C, H, W) -> (N, C, (H-k)//s+1, (W-k)//s+1); stride defaults to k."""
-
     def __init__(self, kernel_size: int = 2, stride: int | None = None):
         super().__init__()
         self.kernel_size = check_integer("MaxPool2D", "kernel_size", kernel_size, 1)
-        stride = None if stride is None else check_integer("MaxPool2D", "stride (or None)", stride, 1)
-        self.stride = stride or self.kernel_size
+        self.stride = self.kernel_size if stride is None else check_integer("MaxPool2D", "stride", stride, 1)
 
     def forward(self, x): return F.max_pool2d(x, self.kernel_size, self.stride)
     def extra_repr(self): return f"kernel_size={self.kernel_size}, stride={self.stride}"
@@ -70,7 +64,6 @@ class MaxPool2D(Module):
 
 class Dropout(Module):
     """Inverted dropout with drop probability p in training mode; the identity in eval mode."""
-
     def __init__(self, p: float = 0.5):
         super().__init__()
         self.p = check_real("Dropout", "p", p, "a number in [0, 1)", lambda p: 0 <= p < 1)
@@ -81,7 +74,6 @@ class Dropout(Module):
 
 class Flatten(Module):
     """(N, d1, d2, ...) -> (N, d1*d2*...)."""
-
     def forward(self, x):
         if x.ndim < 2:
             raise ValueError(f"Flatten() got input of shape {x.shape}, expected (batch, ...) with at least 2 dimensions")
@@ -105,7 +97,6 @@ class Tanh(Module):
 
 class Softmax(Module):
     """Softmax along ``axis`` (default the last)."""
-
     def __init__(self, axis: int = -1):
         super().__init__()
         self.axis = axis

@@ -21,7 +21,6 @@ def log_softmax(x, axes):
 
 class ReLU(Function):
     """max(x, 0) = x * (x > 0).  d/dx = (x > 0), the mask saved by the forward."""
-
     def forward(self, x):
         self.mask = x > 0
         return x * self.mask
@@ -31,7 +30,6 @@ class ReLU(Function):
 
 class Sigmoid(Function):
     """s = 1 / (1 + exp(-x)).  d/dx = s (1 - s), from the output alone."""
-
     def forward(self, x):
         self.s = sigmoid(x)
         return self.s
@@ -41,7 +39,6 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """t = tanh(x).  d/dx = 1 - t^2."""
-
     def forward(self, x):
         self.t = backend.xp.tanh(x)
         return self.t
@@ -52,7 +49,6 @@ class Tanh(Function):
 class LogSoftmax(Function):
     """log softmax(x) = x - log(sum exp(x)) along ``axis``.  Gradient: g - softmax(x) * sum(g).
     softmax(x) = exp(log softmax(x)) (``Tensor.softmax``): through both backwards, the full Jacobian."""
-
     def forward(self, x):
         self.axes = normalize_axis(self.axis, x.ndim)
         self.out = log_softmax(x, self.axes)

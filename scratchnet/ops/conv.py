@@ -43,7 +43,6 @@ def col2im(cols, x_shape, stride, padding):
 
 class Conv2d(Function):
     """y = conv(x, weight) + bias, square stride and zero padding (see the module docstring)."""
-
     def __init__(self, stride=1, padding=0):
         self.stride = check_integer("conv2d", "stride", stride, 1)
         self.padding = check_integer("conv2d", "padding", padding, 0)

@@ -10,7 +10,6 @@ class BCEWithLogits(Function):
     """Binary cross-entropy of sigmoid(z) against targets y in [0, 1], over the n elements of z and y:
     loss = mean( max(z, 0) - z y + log(1 + exp(-|z|)) ) (never exponentiates a large number),
     d/dz = (sigmoid(z) - y) / n."""
-
     def forward(self, z, y):
         xp = backend.xp
         self.z, self.y = z, y
@@ -24,7 +23,6 @@ class BCEWithLogits(Function):
 class L1(Function):
     """Mean absolute error of predictions p against targets y, over all n elements.
     loss = mean |p - y|,   d/dp = sign(p - y) / n   (0 where p == y, as in PyTorch)."""
-
     def forward(self, p, y):
         self.diff = p - y
         return backend.xp.abs(self.diff).mean()
@@ -35,7 +33,6 @@ class L1(Function):
 class CrossEntropy(Function):
     """Softmax cross-entropy of logits z (N, C) against integer labels (N,), mean over the batch.
     loss_i = log(sum_c exp(z_ic)) - z_i[label_i],   d/dz = (softmax(z) - onehot(labels)) / N."""
-
     def forward(self, z):
         self.log_probs = log_softmax(z, axes=1)
         return -self.log_probs[backend.xp.arange(z.shape[0]), self.labels].mean()

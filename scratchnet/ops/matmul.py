@@ -6,7 +6,6 @@ from ..tensor import Function
 class MatMul(Function):
     """C = A @ B.  dL/dA = dL/dC B^T,  dL/dB = A^T dL/dC  (each computed only if that input needs it).
     A 1-D a is a row (1, k), a 1-D b a column (k, 1); batched leading axes broadcast."""
-
     def forward(self, a, b):
         self.a, self.b = a, b
         try:

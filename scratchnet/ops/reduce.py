@@ -10,7 +10,6 @@ from ..tensor import Function
 
 class Sum(Function):
     """sum(a, axes).  d/da = 1 for every element: the output's gradient, broadcast back."""
-
     axis, keepdims = None, False
 
     def forward(self, a):
@@ -24,7 +23,6 @@ class Sum(Function):
 
 class Mean(Sum):
     """mean(a, axes) = sum(a, axes) / n, n the number of elements reduced.  d/da = 1/n."""
-
     def forward(self, a):
         total = super().forward(a)
         self.n = a.dtype.type(math.prod(a.shape[i] for i in self.axes))
@@ -36,7 +34,6 @@ class Mean(Sum):
 class Max(Function):
     """max(a, axis) over one axis or all.  d/da = 1 at the maximum, 0 elsewhere; when several tie,
     the first in row-major order (``argmax``'s pick) takes the whole gradient."""
-
     def __init__(self, axis=None, keepdims=False):
         if axis is not None and not is_integer(axis):
             raise ValueError(f"max reduces over one axis or all (axis=None), got axis={axis!r}")

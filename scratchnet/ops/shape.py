@@ -9,7 +9,6 @@ from ..tensor import Function
 
 class Reshape(Function):
     """a.reshape(new_shape).  The gradient is reshaped back to a's shape."""
-
     def forward(self, a):
         self.shape = a.shape
         try:
@@ -23,7 +22,6 @@ class Reshape(Function):
 class Transpose(Function):
     """a.transpose(axes) (all axes reversed when None).  The gradient goes back by the inverse
     permutation, argsort(axes)."""
-
     def forward(self, a):
         axes = None if self.axes is None else [ax + a.ndim if ax < 0 else ax for ax in self.axes]
         if axes is not None and sorted(axes) != list(range(a.ndim)):
@@ -38,7 +36,6 @@ class Transpose(Function):
 class GetItem(Function):
     """a[index] for any NumPy index.  Each output's gradient goes to the input element it came from;
     one picked twice (``a[[0, 0]]``) gets both, added up by ``bincount`` over the picked positions."""
-
     def forward(self, a):
         self.shape, self.dtype = a.shape, a.dtype
         try:
