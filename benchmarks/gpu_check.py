@@ -172,7 +172,8 @@ def _count_recorded_functions(loss):
 
 def worker(args):
     import numpy as np
-    from coursework.models import Autoencoder, dis_net
+    from coursework.models import dis_net
+    from q2a_autoencoders import Autoencoder
 
     import scratchnet as sn
     from scratchnet import backend, losses, optim

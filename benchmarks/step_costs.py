@@ -35,7 +35,7 @@ for _path in (ROOT, ROOT / "examples"):  # scratchnet, and the examples' coursew
         sys.path.insert(0, str(_path))
 
 import numpy as np  # a benchmark, not the library: it times NumPy itself
-from coursework import models
+import q2a_autoencoders as models  # the lesson's Autoencoder and ENCODER_WIDTHS
 
 from scratchnet import losses, optim
 from scratchnet.nn import Parameter

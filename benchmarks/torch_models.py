@@ -10,7 +10,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 import torch
-from coursework.models import ENCODER_WIDTHS
+from q2a_autoencoders import ENCODER_WIDTHS
 from torch import nn
 
 

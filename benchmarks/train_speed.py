@@ -99,7 +99,7 @@ def matmul_shapes(kind, latent, batch):
     """Every matrix product of one training step as (M, K, N) for an (M, K) @ (K, N) product."""
     shapes = []
     if kind == "autoencoder":
-        from coursework.models import ENCODER_WIDTHS
+        from q2a_autoencoders import ENCODER_WIDTHS
 
         widths = ENCODER_WIDTHS[latent]
         widths = widths + widths[-2::-1]
@@ -163,7 +163,8 @@ def denormal_count(arrays):
 def run_scratchnet(kind, latent, x, y, batch, epochs, validation):
     """scratchnet's own ``fit`` (no progress bar), called once per epoch so that each epoch's CPU time
     can be read too; the wall-clock seconds are fit's own per-epoch record."""
-    from coursework.models import Autoencoder, dis_net
+    from coursework.models import dis_net
+    from q2a_autoencoders import Autoencoder
 
     from scratchnet import backend, losses, optim
     from scratchnet.train import evaluate, fit
@@ -241,7 +242,7 @@ def run_torch(kind, latent, x, y, batch, epochs, validation):
 def run_numpy(kind, latent, x, y, batch, epochs, validation):
     """The hand-written loop of benchmarks/plain_numpy.py, from scratchnet's initial weights; the same
     seeded shuffling as ``fit`` (``backend.host_rng``)."""
-    from coursework.models import Autoencoder
+    from q2a_autoencoders import Autoencoder
 
     from benchmarks.plain_numpy import PlainAutoencoder
     from scratchnet import backend

@@ -87,7 +87,7 @@ def test_dis_net_forward_matches_numpy(cupy_backend):
 
 
 def test_autoencoder_training_steps_match_numpy(cupy_backend):
-    from coursework.models import Autoencoder
+    from q2a_autoencoders import Autoencoder
 
     x = np.random.default_rng(4).random((64, 784), dtype=np.float32)
 
