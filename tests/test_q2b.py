@@ -126,7 +126,7 @@ def test_dis_net_trained_on_the_detection_set_calls_blurred_digits_blurred(monke
     clear = np.clip(synthetic_digits(64) + rng.normal(0, 0.04, (64, 28, 28)).astype(np.float32), 0, 1)
     blurred = blur.gaussian_blur(clear, method="numpy")
     x, y = q2b.blur_detection_set(clear[:48], blurred[:48])
-    model, _, _ = example.train_detector(x, y, epochs=10, batch_size=16, seed=0, progress=False, desc="dis_net")
+    model, _, _ = example.train_dis_net(x, y, epochs=10, batch_size=16, seed=0, progress=False)
     model.eval()
     assert q2b.share_judged_clear(sn.to_numpy(model(sn.Tensor(q2b.as_images(clear[48:]))).data)) == 1.0
     assert q2b.share_judged_clear(sn.to_numpy(model(sn.Tensor(q2b.as_images(blurred[48:]))).data)) == 0.0

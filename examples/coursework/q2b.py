@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import sys
+import time
 from pathlib import Path
 
 from scratchnet import backend, losses
@@ -41,7 +43,7 @@ from .cli import (
 )
 from .mnist_common import N_MNIST_TEST, N_TRAIN, N_VAL, pct
 from .models import LATENT_SIZES, assignment_dis_net_head
-from .report import Report
+from .report import Report, write_json
 
 np = backend.np
 
@@ -62,6 +64,10 @@ QUICK = {
     "epochs": 2, "dis_epochs": 1, "clf_epochs": 1, "adv_epochs": 1,
     "sweep_pairs": 1000, "sweep_epochs": 1, "sweep_sigmas": (0.5, 4.0),
 }
+#: Settings without an option of their own: how many training images dis_net and the digit classifier
+#: see (None: all of ``n_train``; dis_net sees each one clear and blurred)
+FULL_ONLY_SETTINGS = {"dis_pairs": None, "clf_train": None}
+QUICK_ONLY_SETTINGS = {"dis_pairs": None, "clf_train": None}
 DEFAULT_ADV_LAMBDA = 0.05
 #: the largest --adv-lambda: the adversarial term then outweighs the L1 term a hundred times and more
 MAX_ADV_LAMBDA = 100.0
@@ -195,6 +201,7 @@ def resolve_settings(args) -> dict:
     """The run's settings from parsed ``args``: ``--quick`` fills in what was not given explicitly."""
     base = QUICK if args.quick else FULL
     settings = {name: (getattr(args, name) if getattr(args, name) is not None else base[name]) for name in FULL}
+    settings.update(QUICK_ONLY_SETTINGS if args.quick else FULL_ONLY_SETTINGS)
     settings["sweep_sigmas"] = list(settings["sweep_sigmas"])
     settings.update({
         "sigma": args.sigma, "kernel": args.kernel, "kernel_weights": [round(float(w), 6) for w in
@@ -456,6 +463,210 @@ def one_unit_softmax_demo(n=64, seed=0):
 
 
 # ---------------------------------------------------------------------------------------------------
+# The run's bookkeeping: what goes into metrics.json, the figures of each step, the printed summary
+# ---------------------------------------------------------------------------------------------------
+
+
+def log(quiet, message):
+    """``message`` on stderr, unless ``quiet``."""
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def new_metrics(settings, data, backend_name, out):
+    """The run's metrics before any training; draws the clear and blurred sample digits (blur_samples.png)."""
+    clear = data["clear_test"][:N_GRID]
+    samples = [("clear", clear), (f"sigma {settings['sigma']:g}", data["blurred_test"][:N_GRID])]
+    if settings["sweep"]:
+        samples += [(f"sigma {s:g}", blur.gaussian_blur(clear, settings["kernel"], s, method=settings["blur_method"]))
+                    for s in settings["sweep_sigmas"] if s != settings["sigma"]]
+    plot_image_rows(samples, out / "blur_samples.png",
+                    f"test digits, clear and blurred ({settings['kernel']}x{settings['kernel']} Gaussian)")
+    return {
+        "experiment": "q2b",
+        "settings": settings,
+        "data": {"sizes": data["sizes"], "split": "seeded permutation of the 60,000 training images, 67/33"},
+        "backend": backend_name,
+        "figures": {"blur_samples": "blur_samples.png"},
+        "reference": [{"name": n, "l1": l1, "dis_net_clear": c, "digit_accuracy": a} for n, l1, c, a in REFERENCE],
+    }
+
+
+def laplacian_detector(clear_train, blurred_train, clear_test, blurred_test):
+    """The one-number baseline: fit the Laplacian-variance threshold on train, score it on test."""
+    train_scores = np.concatenate([blur.laplacian_variance(clear_train), blur.laplacian_variance(blurred_train)])
+    train_labels = np.repeat([0, 1], [len(clear_train), len(blurred_train)])
+    detector = blur.ThresholdDetector().fit(train_scores, train_labels)
+    test_scores = np.concatenate([blur.laplacian_variance(clear_test), blur.laplacian_variance(blurred_test)])
+    test_labels = np.repeat([0, 1], [len(clear_test), len(blurred_test)])
+    calls = detector.predict(test_scores)
+    return detector, {
+        "threshold": float(detector.threshold), "blurred_below": bool(detector.blurred_below),
+        "train_images": len(train_labels), "train_accuracy": detector.train_accuracy,
+        "test_accuracy": float((calls == test_labels).mean()),
+        "confusion_matrix": confusion_matrix(test_labels, calls),
+    }
+
+
+def dis_net_entry(history, recorder, calls, labels, settings, sizes):
+    """metrics.json's ``dis_net``: its training (per batch and per epoch) and its test calls judged."""
+    truth = _host(labels, "dis_net_entry").ravel().astype(np.int64)
+    pairs = sizes["train"] if settings["dis_pairs"] is None else min(settings["dis_pairs"], sizes["train"])
+    return {
+        "epochs": len(history.epochs), "batch_size": settings["dis_batch_size"], "train_images": 2 * pairs,
+        "val_images": 2 * sizes["val"], "seconds": round(history.seconds, 2), "history": history.history,
+        "batch_losses": [round(float(v), 5) for v in recorder.values()],
+        "batch_accuracies": [round(float(v), 5) for v in recorder.accuracies()],
+        "test_accuracy": float((calls == truth).mean()),
+        "confusion_matrix": confusion_matrix(truth, calls),
+    }
+
+
+def plot_dis_net(metrics, history, settings, out):
+    """dis_net_training.png: the per-batch and per-epoch curves of ``metrics["dis_net"]``."""
+    d = metrics["dis_net"]
+    plot_dis_training(d["batch_losses"], d["batch_accuracies"], history.history, out / "dis_net_training.png",
+                      f"dis_net, sigma {settings['sigma']:g}: batch {settings['dis_batch_size']}")
+    metrics["figures"]["dis_training"] = "dis_net_training.png"
+
+
+def run_sweep(data, settings, progress, train_dis_net):
+    """dis_net (``train_dis_net``, short training) and the Laplacian threshold at each sigma of the sweep."""
+    from scratchnet.train import predict  # noqa: PLC0415
+
+    clear_train, clear_test = data["clear_train"], data["clear_test"]
+    pairs = min(settings["sweep_pairs"], len(clear_train))
+    test_labels = np.repeat([0, 1], len(clear_test))
+    result = {"sigmas": [], "cnn_accuracy": [], "laplacian_accuracy": [], "kernel": settings["kernel"],
+              "train_images": 2 * pairs, "epochs": settings["sweep_epochs"], "batch_size": settings["dis_batch_size"],
+              "laplacian_train_images": 2 * len(clear_train), "test_images": 2 * len(clear_test), "seconds": []}
+    for sigma in settings["sweep_sigmas"]:
+        started = time.perf_counter()
+        blurred_train, blurred_test = (blur.gaussian_blur(images, settings["kernel"], sigma,
+                                                          method=settings["blur_method"])
+                                       for images in (clear_train, clear_test))
+        _, lap = laplacian_detector(clear_train, blurred_train, clear_test, blurred_test)
+        x, y = blur_detection_set(clear_train[:pairs], blurred_train[:pairs])
+        model, _, _ = train_dis_net(x, y, settings["sweep_epochs"], settings["dis_batch_size"], settings["seed"],
+                                    progress and f"sweep sigma {sigma:g}")
+        calls = predicted_blurred(predict(model, blur_detection_set(clear_test, blurred_test)[0]))
+        result["sigmas"].append(sigma)
+        result["cnn_accuracy"].append(float((calls == test_labels).mean()))
+        result["laplacian_accuracy"].append(lap["test_accuracy"])
+        result["seconds"].append(round(time.perf_counter() - started, 2))
+    return result
+
+
+def one_unit_softmax_entry(seed):
+    """metrics.json's ``one_unit_softmax``: what ``one_unit_softmax_demo`` found, in three numbers."""
+    demo = one_unit_softmax_demo(seed=seed)
+    return {
+        "inputs": int(demo["outputs"].size),
+        "outputs_equal_to_one": int((demo["outputs"] == 1.0).sum()),
+        "max_abs_grad": {name: float(np.abs(g).max()) for name, g in demo["grads"].items()},
+    }
+
+
+def classifier_entry(history, settings, test_accuracy):
+    """metrics.json's ``digit_classifier``."""
+    return {"epochs": len(history.epochs), "batch_size": settings["clf_batch_size"],
+            "seconds": round(history.seconds, 2), "history": history.history, "test_accuracy": test_accuracy}
+
+
+def autoencoder_entry(label, latent, parameters, history):
+    """metrics.json's entry of one deblurring autoencoder."""
+    return {"label": label, "latent": latent, "parameters": parameters, "epochs": len(history.epochs),
+            "best_epoch": history.best_epoch, "best_val_loss": history.best_val_loss,
+            "train_seconds": round(history.seconds, 2), "history": history.history, "figures": {}}
+
+
+def fine_tune_entry(label, history):
+    """An autoencoder entry's ``adversarial``: its fine-tuning against dis_net."""
+    return {"label": label, "epochs": len(history.epochs), "best_epoch": history.best_epoch,
+            "history": history.history, "train_seconds": round(history.seconds, 2)}
+
+
+def plot_deblurred(entry, data, outputs, out):
+    """latent_<n>_deblur.png: blurred test digits, the model's outputs (and its fine-tuned twin's), clear."""
+    label, key = entry["label"], f"latent_{entry['latent']}"
+    rows = [("blurred", data["blurred_test"][:N_GRID]), (label, outputs[label][:N_GRID])]
+    if "adversarial" in entry:
+        twin = entry["adversarial"]["label"]
+        rows.append((twin[len(label) + 1:], outputs[twin][:N_GRID]))
+    rows.append(("clear", data["clear_test"][:N_GRID]))
+    entry["figures"]["grid"] = plot_image_rows(rows, out / f"{key}_deblur.png",
+                                               f"{label}: blurred test digits, deblurred, clear").name
+
+
+def judgement_row(name, judged):
+    """One row of the judgement table: the three judgements of one set of test images."""
+    psnr_db = judged["psnr"]
+    return {"name": name, "dis_net_clear": judged["dis_net_clear"], "digit_accuracy": judged["digit_accuracy"],
+            "l1": judged["l1"], "psnr": psnr_db if np.isfinite(psnr_db) else None}
+
+
+def judgement_line(name, judged):
+    row = judgement_row(name, judged)
+    return (f"{name}: dis_net calls clear {row['dis_net_clear']:.1%}, digit accuracy {row['digit_accuracy']:.1%}, "
+            f"L1 {row['l1']:.4f}")
+
+
+def add_judgements(metrics, judged, histories, labels, out):
+    """The judgement tables (plain, and with the fine-tuned twins), their figures, and the first digits."""
+    metrics["judgements"] = [judgement_row(name, j) for name, j in judged.items() if " + adv" not in name]
+    adv_rows = [judgement_row(name, j) for name, j in judged.items() if " + adv" in name]
+    if adv_rows:
+        plain = {r["name"]: r for r in metrics["judgements"]}
+        rows = metrics["judgements"][:2]
+        for adv_row in adv_rows:
+            rows += [plain[adv_row["name"].split(" + adv")[0]], adv_row]
+        metrics["adversarial"] = {"lambda": metrics["settings"]["adv_lambda"],
+                                  "epochs": metrics["settings"]["adv_epochs"], "rows": rows}
+    plot_judgements(metrics["judgements"] + adv_rows, out / "judgements.png", "the test set judged three ways")
+    metrics["figures"]["judgements"] = "judgements.png"
+    plot_loss_curves({name: h.history for name, h in histories.items()}, out / "ae_training.png", "deblurring autoencoders: L1 per epoch")
+    metrics["figures"]["ae_training"] = "ae_training.png"
+    first = {"true label": _host(labels, "add_judgements")[:N_FIRST_DIGITS].tolist()}
+    first.update({name: j["digits"][:N_FIRST_DIGITS].tolist() for name, j in judged.items()})
+    metrics["first_digits"] = {"true": first["true label"], "rows": first}
+
+
+def write_results(metrics, out):
+    """metrics.json, report.md and report.html under ``out``; returns the report."""
+    write_json(out / "metrics.json", metrics)
+    report = build_report(metrics, out)
+    report.write_markdown(out / "report.md")
+    report.write_html(out / "report.html")
+    return report
+
+
+def summary_text(metrics):
+    """The run's outcome in a few printed lines: the detectors, the classifier, the judgement table."""
+    d, base = metrics["dis_net"], metrics["laplacian_baseline"]
+    lines = [
+        (f"dis_net test accuracy {d['test_accuracy']:.2%} (confusion {d['confusion_matrix']}); "
+         f"Laplacian-variance baseline {base['test_accuracy']:.2%} (confusion {base['confusion_matrix']})"),
+        f"digit classifier on clear test digits: {metrics['digit_classifier']['test_accuracy']:.2%}",
+    ]
+    if metrics.get("sweep"):
+        sw = metrics["sweep"]
+        lines.append("sweep sigma: " + ", ".join(f"{s:g}: CNN {c:.1%} / Laplacian {lap:.1%}" for s, c, lap in
+                                                  zip(sw["sigmas"], sw["cnn_accuracy"], sw["laplacian_accuracy"])))
+    header = f"{'test images':<28} {'dis_net clear':>13} {'digit acc':>9} {'L1':>7} {'PSNR':>6}"
+    rows = metrics["judgements"] + [r for r in metrics.get("adversarial", {}).get("rows", []) if "+ adv" in r["name"]]
+    lines += [header] + [
+        f"{r['name']:<28} {r['dis_net_clear']:>13.1%} {r['digit_accuracy']:>9.1%} {r['l1']:>7.4f} "
+        f"{'inf' if r['psnr'] is None else format(r['psnr'], '.2f'):>6}" for r in rows]
+    if any("+ adv" in r["name"] for r in rows):
+        lines.append("(+ adv rows: 'dis_net clear' comes from the dis_net they were optimised against, so it is not "
+                     "independent; the digit accuracy and the pixel errors are)")
+    first = metrics["first_digits"]["rows"]
+    width = max(len(name) for name in first)
+    lines += [f"{name:<{width}}  " + " ".join(str(v) for v in digits) for name, digits in first.items()]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
 # Figures (host arrays in, one PNG out; each returns the path it wrote)
 # ---------------------------------------------------------------------------------------------------
 
@@ -659,23 +870,72 @@ NOT_INDEPENDENT = (
 
 
 def build_report(metrics, out_dir) -> Report:
-    """The Q2B report from a ``metrics.json`` dict; figure names are resolved against ``out_dir``."""
+    """The Q2B report from a ``metrics.json`` dict; figure names are resolved against ``out_dir``.
+
+    It opens with the judgements (the table and its figure, dis_net against the baseline); the blur, the
+    training curves, the sweep, the one-unit softmax, the per-model figures and the times are folded away.
+    """
     out_dir = Path(out_dir)
-    s, sizes, fig = metrics["settings"], metrics["data"]["sizes"], metrics["figures"]
+    s, sizes = metrics["settings"], metrics["data"]["sizes"]
     report = Report("Q2B: telling blurred digits from clear ones, and deblurring them")
-    mode = " This is a --quick smoke run: small subsets and 1-2 epochs, not the real numbers." if s["quick"] else ""
+    mode = (" This is a --quick run: the full run's steps on fewer images and epochs (its numbers are in "
+            "docs/experiments.md)." if s["quick"] else "")
     report.paragraph(
         f"MNIST pixels / 255; the 60,000 training images split 67/33 by a seeded permutation (seed {s['seed']}): "
         f"{sizes['train']:,} train / {sizes['val']:,} validation images used; {sizes['test']:,} test images for "
         f"every number below. Backend: {metrics['backend']}; total time {metrics['seconds']:.0f} s.{mode}")
+    _report_judgements(report, metrics, out_dir)
+    _report_dis_net(report, metrics, out_dir)
+    _report_details(report, metrics, out_dir)
+    return report
 
-    report.heading("The blur")
-    report.paragraph(BLUR_BUG)
-    report.paragraph(f"This run: {s['kernel']}x{s['kernel']} kernel, sigma {s['sigma']:g}; 1-D taps "
-                     + ", ".join(f"{w:.3f}" for w in s["kernel_weights"]) + ". "
-                     + BLUR_METHODS.get(s.get("blur_method"), "(The blur method was not recorded in this run.)"))
-    report.image(out_dir / fig["blur_samples"], "clear test digits and their blurred versions")
 
+def _report_judgements(report, metrics, out_dir):
+    s, clf, adv = metrics["settings"], metrics["digit_classifier"], metrics.get("adversarial")
+    report.heading("Deblurring autoencoders, judged three ways")
+    linear = "linear" if s["linear_latent"] else "ReLU"
+    report.paragraph(
+        f"The Q2A architectures ({linear} latent), blurred image in, clear image out, L1 loss, Adam lr {s['lr']}, "
+        f"batch {s['batch_size']}, {s['epochs']} epochs, keeping the weights of the best validation epoch "
+        f"(the assignment: 50 epochs for latent 2, 200 for the others). Judged on the test set: (1) the share of "
+        f"outputs dis_net calls clear; (2) whether the digit survives: a digit classifier (CNN trained on clear "
+        f"MNIST, {clf['epochs']} epoch(s), test accuracy {pct(clf['test_accuracy'], 2)} on clear digits) reads "
+        f"each image; (3) pixel error against the clear original: L1 and PSNR (per image, averaged). The clear "
+        f"originals and the blurred inputs are the two reference rows.")
+    report.table(JUDGEMENT_HEADERS, [_judgement_cells(r) for r in metrics["judgements"]])
+    report.image(out_dir / metrics["figures"]["judgements"], "the three judgements per model"
+                 + ("; the red '+ adv' bars of the dis_net panel are judged by the dis_net those models were "
+                    "optimised against, not independently" if adv else ""))
+    report.paragraph(
+        "Read the columns against each other: 'looks clear' (dis_net) and 'is still the same digit' (the "
+        "classifier) part ways. A decoder can produce crisp strokes that dis_net accepts while drawing the "
+        "wrong digit, and the lowest L1 does not guarantee either.")
+    if adv:
+        report.heading("Going beyond: adding dis_net's verdict to the loss", 3)
+        report.paragraph(
+            f"Each L1-trained autoencoder fine-tuned {adv['epochs']} more epoch(s) with L1 + {adv['lambda']:g} x "
+            f"BCE(dis_net(output), clear), dis_net frozen (eval mode, its weights outside the optimizer; "
+            f"gradients flow through it to the autoencoder).")
+        report.table(ADV_JUDGEMENT_HEADERS, [_judgement_cells(r) for r in adv["rows"]])
+        report.paragraph(NOT_INDEPENDENT)
+    with report.details("The PyTorch reference, the first test digits as read, and each model's outputs"):
+        report.heading("Reference: the PyTorch run of the same models (50 epochs each, ReLU latent)", 3)
+        report.table(["test images", "dis_net calls clear", "digit classifier accuracy", "L1 to clear"],
+                     [[name, pct(c), pct(a), f"{l1:.3f}"] for name, l1, c, a in REFERENCE])
+        first = metrics["first_digits"]
+        report.heading(f"The first {len(first['true'])} test digits, as the classifier reads them", 3)
+        report.table(["images", *range(1, len(first["true"]) + 1)],
+                     [[name, *digits] for name, digits in first["rows"].items()])
+        for entry in metrics["autoencoders"].values():
+            if "grid" in entry["figures"]:
+                report.image(out_dir / entry["figures"]["grid"],
+                             f"{entry['label']}: blurred input, output, clear original")
+        if "ae_training" in metrics["figures"]:
+            report.image(out_dir / metrics["figures"]["ae_training"],
+                         "autoencoder L1 per epoch (dashed: training, solid: validation)")
+
+
+def _report_dis_net(report, metrics, out_dir):
     d, base = metrics["dis_net"], metrics["laplacian_baseline"]
     report.heading("dis_net: blurred (1) or clear (0)?")
     report.paragraph(
@@ -692,74 +952,43 @@ def build_report(metrics, out_dir) -> Report:
         [name, pct(m["test_accuracy"], 2), *[f"{c:,}" for row in m["confusion_matrix"] for c in row]]
         for name, m in (("dis_net (CNN)", d), ("variance of the Laplacian", base))])
     report.paragraph("Confusion matrix cells count test images (rows: truth; columns: the detector's call).")
-    report.image(out_dir / fig["dis_training"], "dis_net training: loss and accuracy per batch (dropout on) and "
-                                                "after each epoch on the validation images (dropout off)")
+    with report.details("dis_net's training curves"):
+        report.image(out_dir / metrics["figures"]["dis_training"], "dis_net training: loss and accuracy per batch "
+                     "(dropout on) and after each epoch on the validation images (dropout off)")
+
+
+def _report_details(report, metrics, out_dir):
+    s, fig = metrics["settings"], metrics["figures"]
+    with report.details("The blur: what the assignment's cv2 call really did"):
+        report.paragraph(BLUR_BUG)
+        report.paragraph(f"This run: {s['kernel']}x{s['kernel']} kernel, sigma {s['sigma']:g}; 1-D taps "
+                         + ", ".join(f"{w:.3f}" for w in s["kernel_weights"]) + ". "
+                         + BLUR_METHODS.get(s.get("blur_method"), "(The blur method was not recorded in this run.)"))
+        report.image(out_dir / fig["blur_samples"], "clear test digits and their blurred versions")
     if metrics.get("sweep"):
         sw = metrics["sweep"]
-        report.heading("How strong must the blur be? (sweep over sigma)")
-        report.paragraph(
-            f"For each sigma, a fresh dis_net trained briefly ({sw['epochs']} epoch(s) on {sw['train_images']:,} "
-            f"images, batch {sw['batch_size']}) and the Laplacian threshold (fit on all "
-            f"{sw['laplacian_train_images']:,} training images), both tested on {sw['test_images']:,} test images. "
-            f"The kernel stays {sw['kernel']}x{sw['kernel']}.")
-        report.table(["sigma", "dis_net (short training)", "variance of the Laplacian"],
-                      [[f"{sg:g}", pct(c, 2), pct(lap, 2)] for sg, c, lap in
-                       zip(sw["sigmas"], sw["cnn_accuracy"], sw["laplacian_accuracy"])])
-        report.image(out_dir / fig["sweep"], "test accuracy against blur sigma")
+        with report.details("How strong must the blur be? (sweep over sigma)"):
+            report.paragraph(
+                f"For each sigma, a fresh dis_net trained briefly ({sw['epochs']} epoch(s) on "
+                f"{sw['train_images']:,} images, batch {sw['batch_size']}) and the Laplacian threshold (fit on all "
+                f"{sw['laplacian_train_images']:,} training images), both tested on {sw['test_images']:,} test "
+                f"images. The kernel stays {sw['kernel']}x{sw['kernel']}.")
+            report.table(["sigma", "dis_net (short training)", "variance of the Laplacian"],
+                         [[f"{sg:g}", pct(c, 2), pct(lap, 2)] for sg, c, lap in
+                          zip(sw["sigmas"], sw["cnn_accuracy"], sw["laplacian_accuracy"])])
+            report.image(out_dir / fig["sweep"], "test accuracy against blur sigma")
     demo = metrics["one_unit_softmax"]
-    report.heading("Why the assignment's dis_net could not learn")
-    report.paragraph(SOFTMAX_BUG.format(n=demo["inputs"]))
-    report.table(["quantity", "value"], [
-        ["outputs equal to exactly 1.0", f"{demo['outputs_equal_to_one']} of {demo['inputs']}"],
-        ["largest absolute gradient on the Dense(1) weight", f"{demo['max_abs_grad']['0.weight']:g}"],
-        ["largest absolute gradient on the Dense(1) bias", f"{demo['max_abs_grad']['0.bias']:g}"],
-        ["largest absolute gradient on the head's input (so on everything below it)",
-         f"{demo['max_abs_grad']['input']:g}"],
-    ])
-
-    clf, adv = metrics["digit_classifier"], metrics.get("adversarial")
-    report.heading("Deblurring autoencoders, judged three ways")
-    linear = "linear" if s["linear_latent"] else "ReLU"
-    report.paragraph(
-        f"The Q2A architectures ({linear} latent), blurred image in, clear image out, L1 loss, Adam lr {s['lr']}, "
-        f"batch {s['batch_size']}, {s['epochs']} epochs, keeping the weights of the best validation epoch "
-        f"(the assignment: 50 epochs for latent 2, 200 for the others). Judged on the test set: (1) the share of "
-        f"outputs dis_net calls clear; (2) whether the digit survives: a digit classifier (CNN trained on clear "
-        f"MNIST, {clf['epochs']} epoch(s), test accuracy {pct(clf['test_accuracy'], 2)} on clear digits) reads "
-        f"each image; (3) pixel error against the clear original: L1 and PSNR (per image, averaged). The clear "
-        f"originals and the blurred inputs are the two reference rows.")
-    report.table(JUDGEMENT_HEADERS, [_judgement_cells(r) for r in metrics["judgements"]])
-    report.image(out_dir / fig["judgements"], "the three judgements per model"
-                 + ("; the red '+ adv' bars of the dis_net panel are judged by the dis_net those models were "
-                    "optimised against, not independently" if adv else ""))
-    report.heading("Reference: the PyTorch run of the same models (50 epochs each, ReLU latent)", 3)
-    report.table(["test images", "dis_net calls clear", "digit classifier accuracy", "L1 to clear"],
-                 [[name, pct(c), pct(a), f"{l1:.3f}"] for name, l1, c, a in REFERENCE])
-    report.paragraph(
-        "Read the columns against each other: 'looks clear' (dis_net) and 'is still the same digit' (the "
-        "classifier) part ways. A decoder can produce crisp strokes that dis_net accepts while drawing the "
-        "wrong digit, and the lowest L1 does not guarantee either.")
-    first = metrics["first_digits"]
-    report.heading(f"The first {len(first['true'])} test digits, as the classifier reads them", 3)
-    report.table(["images", *range(1, len(first["true"]) + 1)],
-                 [[name, *digits] for name, digits in first["rows"].items()])
-    for entry in metrics["autoencoders"].values():
-        if "grid" in entry["figures"]:
-            report.image(out_dir / entry["figures"]["grid"], f"{entry['label']}: blurred input, output, clear original")
-    if "ae_training" in fig:
-        report.image(out_dir / fig["ae_training"], "autoencoder L1 per epoch (dashed: training, solid: validation)")
-
-    if adv:
-        report.heading("Going beyond: adding dis_net's verdict to the loss")
-        report.paragraph(
-            f"Each L1-trained autoencoder fine-tuned {adv['epochs']} more epoch(s) with L1 + {adv['lambda']:g} x "
-            f"BCE(dis_net(output), clear), dis_net frozen (eval mode, its weights outside the optimizer; "
-            f"gradients flow through it to the autoencoder).")
-        report.table(ADV_JUDGEMENT_HEADERS, [_judgement_cells(r) for r in adv["rows"]])
-        report.paragraph(NOT_INDEPENDENT)
-    report.heading("Time", 3)
-    report.table(["step", "seconds"], [[k, f"{v:.1f}"] for k, v in metrics["step_seconds"].items()])
-    return report
+    with report.details("Why the assignment's dis_net could not learn (softmax over one unit)"):
+        report.paragraph(SOFTMAX_BUG.format(n=demo["inputs"]))
+        report.table(["quantity", "value"], [
+            ["outputs equal to exactly 1.0", f"{demo['outputs_equal_to_one']} of {demo['inputs']}"],
+            ["largest absolute gradient on the Dense(1) weight", f"{demo['max_abs_grad']['0.weight']:g}"],
+            ["largest absolute gradient on the Dense(1) bias", f"{demo['max_abs_grad']['0.bias']:g}"],
+            ["largest absolute gradient on the head's input (so on everything below it)",
+             f"{demo['max_abs_grad']['input']:g}"],
+        ])
+    with report.details("Time per step"):
+        report.table(["step", "seconds"], [[k, f"{v:.1f}"] for k, v in metrics["step_seconds"].items()])
 
 
 def load_report(out_dir):
