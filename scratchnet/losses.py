@@ -48,7 +48,6 @@ class BCELoss(Loss):
     """mean( -y log p - (1 - y) log(1 - p) ) for probabilities p and targets y in [0, 1] (logits belong to
     ``BCEWithLogitsLoss``). As in PyTorch, log is floored at -100 (float32: at -87.3, the log of its
     smallest normal number, so 1/p stays finite) for p = 0 or 1."""
-
     def forward(self, prediction, target):
         check_within_0_1(self.name, "predictions", prediction.data, "; BCELoss takes probabilities "
                          "(a sigmoid's output), BCEWithLogitsLoss takes logits")

@@ -10,7 +10,6 @@ from .module import Module, Parameter
 class Dense(Module):
     """Fully connected: y = x W + b, x (N, in) -> y (N, out); W (in, out) Glorot-uniform, b zeros.
     ``Dense(784, 256, activation="relu")`` (or ``"sigmoid"``) is ``Dense(784, 256)`` then ``ReLU()``."""
-
     def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str | None = None):
         super().__init__()
         self.in_features = check_integer("Dense", "in_features", in_features, 1)
@@ -33,7 +32,6 @@ class Dense(Module):
 class Conv2D(Module):
     """2-D convolution, NCHW: x (N, in, H, W) -> (N, out, Ho, Wo). weight (out, in, k, k) Glorot-uniform
     with fan_in = in*k*k and fan_out = out*k*k (as Keras); bias (out,) zeros."""
-
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0):
         super().__init__()
         self.in_channels = check_integer("Conv2D", "in_channels", in_channels, 1)

@@ -2,8 +2,6 @@
 attribute registers it, so ``parameters()``, ``named_parameters()`` (dotted names such as
 ``encoder.0.weight``), ``state_dict()``, ``train()`` and ``eval()`` find everything by themselves."""
 
-from collections import OrderedDict
-
 from .. import backend
 from ..checks import read_state
 from ..tensor import Tensor, no_grad
@@ -24,9 +22,7 @@ class Module:
     """Base class. Subclasses set parameters and sub-modules in ``__init__`` and define ``forward``."""
 
     def __init__(self):
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "training", True)
+        self.__dict__.update(_parameters={}, _modules={}, training=True)  # not through __setattr__
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
@@ -85,7 +81,7 @@ class Module:
 
     def state_dict(self):
         """Dotted parameter names -> host NumPy copies of their values."""
-        return OrderedDict((name, backend.to_numpy(p.data).copy()) for name, p in self.named_parameters())
+        return {name: backend.to_numpy(p.data).copy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state):
         """Copy ``state`` (a dict as ``state_dict()`` returns) into the parameters, in place. Names

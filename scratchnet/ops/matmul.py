@@ -16,12 +16,10 @@ class MatMul(Function):
                              "axes must broadcast") from None
 
     def backward(self, grad):
-        a = self.a[None, :] if self.a.ndim == 1 else self.a
-        b = self.b[:, None] if self.b.ndim == 1 else self.b
-        if self.b.ndim == 1:  # first: with both operands 1-D the output (and grad) is 0-d
-            grad = grad[..., None]
-        if self.a.ndim == 1:
-            grad = grad[..., None, :]
+        a = self.a[None, :] if self.a.ndim == 1 else self.a  # a row (1, k)
+        b = self.b[:, None] if self.b.ndim == 1 else self.b  # a column (k, 1)
+        grad = grad[..., None] if self.b.ndim == 1 else grad  # first: with both 1-D, grad is 0-d
+        grad = grad[..., None, :] if self.a.ndim == 1 else grad
         grad_a = grad @ b.swapaxes(-1, -2) if self.inputs[0].requires_grad else None
         grad_b = a.swapaxes(-1, -2) @ grad if self.inputs[1].requires_grad else None
         if grad_a is not None and self.a.ndim == 1:
