@@ -3,10 +3,9 @@ attribute registers it, so ``parameters()``, ``named_parameters()`` (dotted name
 ``encoder.0.weight``), ``state_dict()``, ``train()`` and ``eval()`` find everything by themselves."""
 
 from .. import backend
+from .. import summary as summary_table
 from ..checks import read_state
-from ..tensor import Tensor, no_grad
-
-_summary_rows = None  # while Module.summary runs: (leaf module, output shape) of each call
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):
@@ -40,8 +39,8 @@ class Module:
 
     def __call__(self, *inputs):
         out = self.forward(*inputs)
-        if _summary_rows is not None and not self._modules:  # inside summary(): a leaf adds its row
-            _summary_rows.append((self, out.shape))
+        if summary_table.calls is not None and not self._modules:  # inside summary(): a leaf adds its row
+            summary_table.calls.append((self, out.shape))
         return out
 
     def named_modules(self, prefix="", _seen=None):
@@ -100,28 +99,9 @@ class Module:
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
     def summary(self, input_shape, print_fn=print) -> str:
-        """Print (and return) a Keras-style table: each leaf layer, its output shape, its parameters. One
-        zero sample of ``input_shape`` (no batch axis: ``(784,)``) runs through in eval mode while ``__call__``
-        records a row per leaf call; every module's mode comes back afterwards, even if the forward fails."""
-        global _summary_rows
-        names = {id(module): f"{name} ({type(module).__name__})" for name, module in self.named_modules()}
-        modes = [(module, module.training) for _, module in self.named_modules()]
-        _summary_rows = rows = []
-        try:
-            with no_grad():
-                self.eval()(Tensor(backend.xp.zeros((1, *input_shape), dtype="float32")))
-        finally:
-            _summary_rows = None
-            for module, mode in modes:
-                object.__setattr__(module, "training", mode)
-        rows = [(names.get(id(m), type(m).__name__), f"(None, {', '.join(map(str, shape[1:]))})", m.num_parameters())
-                for m, shape in rows]
-        width = max([len(layer) for layer, _, _ in rows] + [20])
-        header = f"{'Layer (type)':<{width}}  {'Output shape':<20}  {'Param #':>10}"
-        lines = [header, "=" * len(header)] + [f"{layer:<{width}}  {shape:<20}  {n:>10,}" for layer, shape, n in rows]
-        text = "\n".join(lines + ["=" * len(header), f"Total params: {self.num_parameters():,}"])
-        print_fn(text)
-        return text
+        """Print (and return) Keras' table of the leaf layers, output shapes and parameter counts for one
+        sample of ``input_shape`` (without the batch axis, e.g. ``(784,)``): ``scratchnet/summary.py``."""
+        return summary_table.print_summary(self, input_shape, print_fn)
 
 
 class Sequential(Module):
