@@ -15,10 +15,10 @@ def flush_denormals_to_zero(*arrays):
 
 
 class Optimizer:
-    """The parameters, the learning rate, and per parameter the arrays named in ``state_names`` (None
-    until the parameter's first step), with the numbers in ``scalar_names``. A subclass writes ``step``."""
+    """The parameters, the learning rate, per parameter the arrays named in ``state_names`` (each an
+    attribute: a list, None until that parameter's first step), and the numbers in ``scalar_names``."""
 
-    state_names, scalar_names = (), ()  # e.g. ("m", "v"): an attribute holding one list each; ("t",)
+    state_names, scalar_names = (), ()
 
     def __init__(self, params, lr):
         name = type(self).__name__

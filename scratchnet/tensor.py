@@ -65,9 +65,7 @@ class Tensor:
     __array_priority__ = 1000  # ``ndarray * Tensor`` calls ``Tensor.__rmul__``
 
     def __init__(self, data, requires_grad=False, dtype=None, _wrap=False):
-        if isinstance(data, Tensor):
-            data = data.data
-        self.data = data if _wrap else backend.as_array(data, dtype)
+        self.data = data if _wrap else backend.as_array(_raw(data), dtype)
         self.grad, self.requires_grad, self._ctx = None, bool(requires_grad), None
         if self.requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating tensors can require gradients, got {self.data.dtype}")
@@ -94,7 +92,7 @@ class Tensor:
             if self.data.size != 1:
                 raise RuntimeError(f"backward() needs a grad for a non-scalar tensor of shape {self.shape}")
             grad = backend.xp.ones_like(self.data)
-        grad = backend.as_array(grad.data if isinstance(grad, Tensor) else grad, self.dtype)
+        grad = backend.as_array(_raw(grad), self.dtype)
         if grad.shape != self.shape:
             raise ValueError(f"backward() got a grad of shape {grad.shape} for a tensor of shape {self.shape}")
 

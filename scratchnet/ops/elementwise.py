@@ -79,8 +79,7 @@ class Abs(Function):
 
 
 class Where(Function):
-    """where(condition, a, b) for a constant boolean array: a where it holds, else b.  d/da = condition,
-    d/db = not condition."""
+    """where(condition, a, b) for a constant boolean array.  d/da = condition, d/db = not condition."""
     def forward(self, a, b): return backend.xp.where(self.condition, a, b)
     def backward(self, grad): return grad * self.condition, grad * ~self.condition
 
