@@ -15,7 +15,6 @@ def log(x): return ops.Log.apply(x)
 def abs(x): return ops.Abs.apply(x)  # noqa: A001  (mirrors numpy.abs)
 def clip(x, low=None, high=None): return ops.Clip.apply(x, low=low, high=high)
 def matmul(a, b): return ops.MatMul.apply(a, b)
-def flatten(x, start_dim=1): return x.flatten(start_dim)
 
 
 def where(condition, a, b):

@@ -398,14 +398,6 @@ def test_transpose_negative_axes_gradient():
     np.testing.assert_array_equal(host(x.grad), g.T)
 
 
-@given(arrays(shapes()), st.integers(0, 3))
-def test_flatten(a, start_dim):
-    start_dim = min(start_dim, a.ndim - 1)
-    expected = a.reshape(*a.shape[:start_dim], -1)
-    check_gradients(lambda x: F.flatten(x, start_dim), a)
-    np.testing.assert_array_equal(F.flatten(Tensor(a), start_dim).numpy(), expected)
-
-
 @st.composite
 def index_case(draw):
     a = draw(arrays(shapes()))
