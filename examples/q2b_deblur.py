@@ -53,9 +53,8 @@ def train_digit_classifier(data, settings, progress):
     """A fresh digit classifier fit to the clear training digits: (N, 1, 28, 28) -> 10 logits."""
     backend.manual_seed(settings["seed"])
     model = digit_classifier()
-    n = settings["clf_train"]  # None: all
     history = fit(model, losses.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=1e-3),
-                  q2b.as_images(data["clear_train"][:n]), data["y_train"][:n], epochs=settings["clf_epochs"],
+                  q2b.as_images(data["clear_train"]), data["y_train"], epochs=settings["clf_epochs"],
                   batch_size=settings["clf_batch_size"],
                   validation_data=(q2b.as_images(data["clear_val"]), data["y_val"]),
                   metrics={"accuracy": q2b.classifier_accuracy}, progress=progress and "classifier",

@@ -308,7 +308,8 @@ def test_example_end_to_end_on_fake_mnist(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     example = _load_example(monkeypatch)
     out = tmp_path / "q2b"
-    metrics, report = example.main(["--quick", "--epochs", "1", "--adv-epochs", "1", "--sweep-sigmas", "0.5,4",
+    metrics, report = example.main(["--quick", "--latent", "2", "16", "256", "--adv-lambda", "0.05", "--epochs", "1",
+                                    "--adv-epochs", "1", "--sweep-sigmas", "0.5,4",
                                     "--sweep-pairs", "30", "--dis-batch-size", "128", "--out", str(out), "--quiet",
                                     "--seed", "1"])
     on_disk = json.loads((out / "metrics.json").read_text())
@@ -405,7 +406,7 @@ def test_help_lists_every_option_with_defaults(capsys):
                    "--sweep-sigmas", "--clf-epochs", "--latent", "--epochs", "--batch-size", "--lr", "--adv-lambda",
                    "--adv-epochs", "--quick", "--out", "--force", "--seed", "--quiet"):
         assert option in text
-    assert "default: 4.0" in text and "default: 50; --quick: 2" in text and "runs/q2b" in text
+    assert "default: 4.0" in text and "default: 50; --quick: 3" in text and "runs/q2b" in text
 
 
 def test_the_output_folder_survives_failures_and_force_keeps_the_users_files(tmp_path, monkeypatch):

@@ -56,19 +56,20 @@ N_GRID = 10  # digits per row in the figures
 #: Defaults of the full run and of ``--quick``; an option given on the command line wins over both.
 FULL = {
     "n_train": None, "n_val": None, "n_test": None,  # None: all (40,200 / 19,800 / 10,000)
-    "epochs": 50, "dis_epochs": 1, "clf_epochs": 4, "adv_epochs": 3,
+    "latents": LATENT_SIZES, "epochs": 50, "batch_size": 256, "adv_lambda": 0.05, "adv_epochs": 3,
+    "dis_epochs": 1, "clf_epochs": 4, "clf_batch_size": 128,
     "sweep_pairs": 8000, "sweep_epochs": 2, "sweep_sigmas": (0.3, 0.4, 0.5, 0.7, 1.0, 4.0),
 }
+#: ``--quick``: the full run's steps in miniature, each long enough to show what it learns
 QUICK = {
-    "n_train": 4000, "n_val": 1000, "n_test": 2000,
-    "epochs": 2, "dis_epochs": 1, "clf_epochs": 1, "adv_epochs": 1,
-    "sweep_pairs": 1000, "sweep_epochs": 1, "sweep_sigmas": (0.5, 4.0),
+    "n_train": 16000, "n_val": 1000, "n_test": 2000,
+    "latents": (256,), "epochs": 3, "batch_size": 64, "adv_lambda": 0, "adv_epochs": 1,
+    "dis_epochs": 1, "clf_epochs": 1, "clf_batch_size": 64,
+    "sweep_pairs": 500, "sweep_epochs": 1, "sweep_sigmas": (0.5, 4.0),
 }
-#: Settings without an option of their own: how many training images dis_net and the digit classifier
-#: see (None: all of ``n_train``; dis_net sees each one clear and blurred)
-FULL_ONLY_SETTINGS = {"dis_pairs": None, "clf_train": None}
-QUICK_ONLY_SETTINGS = {"dis_pairs": None, "clf_train": None}
-DEFAULT_ADV_LAMBDA = 0.05
+#: Settings without an option: the training pairs dis_net sees (None: all of ``n_train``, each clear and
+#: blurred), fewer in ``--quick``, where it needs few to tell them apart
+PAIRS = {"full": {"dis_pairs": None}, "quick": {"dis_pairs": 4000}}
 #: the largest --adv-lambda: the adversarial term then outweighs the L1 term a hundred times and more
 MAX_ADV_LAMBDA = 100.0
 #: the largest blur sigma: beyond it even the widest kernel (55 taps) is flat to within 4%
@@ -166,21 +167,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     clf = parser.add_argument_group("digit classifier (judges whether the digit survives)")
     clf.add_argument("--clf-epochs", type=epochs_int, default=None, help="epochs " + _quick_help("clf_epochs"))
-    clf.add_argument("--clf-batch-size", type=TRAIN_IMAGES, default=128, help="batch size (default: %(default)s)")
+    clf.add_argument("--clf-batch-size", type=TRAIN_IMAGES, default=None,
+                     help="batch size " + _quick_help("clf_batch_size"))
 
     ae = parser.add_argument_group("deblurring autoencoders (blurred in, clear out, L1 loss, Adam)")
-    ae.add_argument("--latent", type=int, nargs="+", choices=LATENT_SIZES, default=list(LATENT_SIZES), metavar="N",
-                    help=f"latent sizes to train, from {', '.join(map(str, LATENT_SIZES))} "
-                         f"(default: {' '.join(map(str, LATENT_SIZES))})")
+    ae.add_argument("--latent", type=int, nargs="+", choices=LATENT_SIZES, default=None, metavar="N", dest="latents",
+                    help=f"latent sizes to train, from {', '.join(map(str, LATENT_SIZES))} " + _quick_help("latents"))
     ae.add_argument("--linear-latent", action="store_true",
                     help="no ReLU on the latent layer (default: ReLU, as in the assignment)")
     ae.add_argument("--epochs", type=epochs_int, default=None,
                     help="epochs " + _quick_help("epochs") + "; the assignment: 50 for latent 2, 200 for the others")
-    ae.add_argument("--batch-size", type=TRAIN_IMAGES, default=256, help="batch size (default: %(default)s)")
+    ae.add_argument("--batch-size", type=TRAIN_IMAGES, default=None, help="batch size " + _quick_help("batch_size"))
     ae.add_argument("--lr", type=learning_rate, default=1e-3, help="Adam learning rate, in (0, 1] (default: %(default)s)")
-    ae.add_argument("--adv-lambda", type=float_in(0, MAX_ADV_LAMBDA, low_included=True), default=DEFAULT_ADV_LAMBDA,
+    ae.add_argument("--adv-lambda", type=float_in(0, MAX_ADV_LAMBDA, low_included=True), default=None,
                     help="also fine-tune each autoencoder with L1 + lambda * BCE(frozen dis_net(output), clear) "
-                         f"and compare; 0 turns it off, at most {MAX_ADV_LAMBDA:g} (default: %(default)s)")
+                         f"and compare; 0 turns it off, at most {MAX_ADV_LAMBDA:g} " + _quick_help("adv_lambda"))
     ae.add_argument("--adv-epochs", type=epochs_int, default=None,
                     help="epochs of that fine-tuning, from the L1-trained weights " + _quick_help("adv_epochs"))
 
@@ -192,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--n-test", type=int_from(1, N_MNIST_TEST, " (MNIST's test images)"), default=None,
                       help="test images (of the 10,000) " + _quick_help("n_test"))
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: small subsets, 1-2 epochs, a 2-point sweep (1-2 minutes on 2 cores)")
+                        help="the same steps in miniature: fewer images and epochs, latent 256 only, no "
+                             "fine-tuning against dis_net, a 2-point sweep (about 1.5 minutes on 2 cores)")
     add_common_options(parser, "runs/q2b")
     return parser
 
@@ -201,15 +203,14 @@ def resolve_settings(args) -> dict:
     """The run's settings from parsed ``args``: ``--quick`` fills in what was not given explicitly."""
     base = QUICK if args.quick else FULL
     settings = {name: (getattr(args, name) if getattr(args, name) is not None else base[name]) for name in FULL}
-    settings.update(QUICK_ONLY_SETTINGS if args.quick else FULL_ONLY_SETTINGS)
+    settings.update(PAIRS["quick" if args.quick else "full"])
     settings["sweep_sigmas"] = list(settings["sweep_sigmas"])
+    settings["latents"] = sorted(set(settings["latents"]))
     settings.update({
         "sigma": args.sigma, "kernel": args.kernel, "kernel_weights": [round(float(w), 6) for w in
                                                                        blur.gaussian_kernel(args.kernel, args.sigma)],
         "blur_method": blur.available_method(),  # "cv2" or "numpy" (no OpenCV): every blur of the run
-        "latents": sorted(set(args.latent)), "linear_latent": bool(args.linear_latent),
-        "batch_size": args.batch_size, "lr": args.lr, "adv_lambda": args.adv_lambda,
-        "dis_batch_size": args.dis_batch_size, "clf_batch_size": args.clf_batch_size,
+        "linear_latent": bool(args.linear_latent), "lr": args.lr, "dis_batch_size": args.dis_batch_size,
         "sweep": bool(args.sweep), "quick": bool(args.quick), "seed": args.seed,
     })
     return settings
