@@ -26,8 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from coursework import q2b  # noqa: E402
 from coursework.cli import Steps, use_headless_matplotlib  # noqa: E402
-from coursework.models import Autoencoder, digit_classifier, dis_net  # noqa: E402
+from coursework.models import digit_classifier, dis_net  # noqa: E402
 from coursework.run_folder import open_run, run_script  # noqa: E402
+from q2a_autoencoders import Autoencoder  # noqa: E402  (Q2A's lesson builds it)
 
 from scratchnet import backend, losses, optim  # noqa: E402
 from scratchnet.data import load_mnist  # noqa: E402
