@@ -26,8 +26,8 @@ import numpy as np
 
 VALID_BACKENDS = ("numpy", "cupy")
 GPU_INSTALL_HINT = (
-    "install CuPy for your CUDA version: pip install 'scratchnet[gpu]' (CUDA 12) "
-    "or pip install 'scratchnet[gpu-cuda13]' (CUDA 13)"
+    "install CuPy for your CUDA version: pip install cupy-cuda12x (CUDA 12) or cupy-cuda13x (CUDA 13), "
+    "or from the checkout: pip install -e '.[gpu]' or -e '.[gpu-cuda13]'"
 )
 
 
