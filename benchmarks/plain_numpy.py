@@ -51,7 +51,7 @@ class PlainAutoencoder:
 
     @classmethod
     def from_scratchnet(cls, model, **adam):
-        """The same weights as a ``coursework.models.Autoencoder`` (ReLU latent)."""
+        """The same weights as a ``q2a_autoencoders.Autoencoder`` (ReLU latent)."""
         dense = [layer for part in (model.encoder, model.decoder) for layer in part if hasattr(layer, "weight")]
         return cls([d.weight.numpy() for d in dense], [d.bias.numpy() for d in dense], **adam)
 

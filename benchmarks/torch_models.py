@@ -1,7 +1,8 @@
 """PyTorch twins of scratchnet's assignment models, for ``benchmarks/train_speed.py``.
 
 Imported only inside the benchmark's PyTorch subprocess: scratchnet itself never needs torch.
-The layer widths, activations and dropout match ``examples/coursework/models.py`` exactly, so the
+The layer widths, activations and dropout match ``examples/q2a_autoencoders.py`` (the autoencoders) and
+``examples/coursework/models.py`` (dis_net) exactly, so the
 two libraries do the same arithmetic per step.
 """
 

@@ -7,7 +7,8 @@
                                                           # one thread: against the plain NumPy floor
     python benchmarks/train_speed.py --tiny --only scratchnet   # seconds: the smoke test
 
-Models (as in examples/coursework/models.py, PyTorch twins in benchmarks/torch_models.py, the
+Models (the autoencoders as built in examples/q2a_autoencoders.py, dis_net as in
+examples/coursework/models.py; PyTorch twins in benchmarks/torch_models.py, the
 autoencoders also written out by hand in plain NumPy in benchmarks/plain_numpy.py):
 
 - ``ae2``, ``ae16``, ``ae256``: the Q2A autoencoders (latent 2, 16, 256) on 40,200 images of 784,
