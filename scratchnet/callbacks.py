@@ -91,6 +91,13 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, run):
         if os.path.isdir(self.path):
             raise ValueError(f"ModelCheckpoint: {self.path!r} is a folder; pass the path of a file in it")
+        folder = os.path.dirname(os.path.abspath(self.path))
+        try:  # now, not after the first epoch's training
+            os.makedirs(folder, exist_ok=True)
+            if not os.access(folder, os.W_OK):
+                raise PermissionError("not writable")
+        except OSError as error:
+            raise ValueError(f"ModelCheckpoint: cannot write {self.path!r}: {folder!r}: {error.strerror or error}") from None
         remove_leftovers(self.path)
         if os.path.exists(self.path):
             try:

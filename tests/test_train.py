@@ -1,6 +1,7 @@
 """Tests for scratchnet.train (fit / evaluate / predict) and scratchnet.callbacks, on tiny models and data."""
 
 import math
+import os
 import pathlib
 
 import numpy as np
@@ -460,6 +461,31 @@ def test_a_folder_as_checkpoint_path_is_refused_before_training_and_a_missing_fo
     fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, progress=False,
         callbacks=[ModelCheckpoint(tmp_path / "new" / "c.npz")])
     assert len(load_checkpoint(tmp_path / "new" / "c.npz")["history"]["epochs"]) == 1
+
+
+def refused_before_training(path):
+    x, y = regression_data(8)
+    model = make_model()
+    before = weights(model)
+    with pytest.raises(ValueError, match=f"cannot write '{path}'"):
+        fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=1, progress=False,
+            callbacks=[ModelCheckpoint(path)])
+    assert_same_state(weights(model), before)  # no training step was taken
+
+
+def test_a_checkpoint_folder_that_cannot_be_made_is_refused_before_training(tmp_path):
+    (tmp_path / "notes.txt").write_text("a file, where the checkpoint's folder would go")
+    refused_before_training(tmp_path / "notes.txt" / "c.npz")
+    assert (tmp_path / "notes.txt").read_text().startswith("a file")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
+def test_an_unwritable_checkpoint_folder_is_refused_before_training(tmp_path):
+    (tmp_path / "locked").mkdir(mode=0o500)
+    try:
+        refused_before_training(tmp_path / "locked" / "c.npz")
+    finally:
+        (tmp_path / "locked").chmod(0o700)
 
 
 # ---------------------------------------------------------------------------------------------------
