@@ -93,3 +93,20 @@ def test_the_xp_copy_checker():
     assert xp_copies("from .backend import xp")
     assert xp_copies("from scratchnet.backend import name, to_numpy")
     assert not xp_copies("from .backend import to_numpy, manual_seed")
+
+
+def test_the_package_needs_numpy_alone():
+    """Every scratchnet module imports in a Python where the examples' libraries cannot be imported."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    blocked = ["sklearn", "scipy", "matplotlib", "cv2", "tqdm", "torch", "cupy", "hypothesis", "pytest", "coursework"]
+    names = [".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts) for p in modules()]
+    names = [name.removesuffix(".__init__") for name in names]
+    code = (f"import sys\nfor name in {blocked!r}: sys.modules[name] = None  # import now raises ImportError\n"
+            f"import importlib\nfor name in {names!r}: importlib.import_module(name)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "SCRATCHNET_BACKEND": "numpy"}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    requirements = (PACKAGE.parent / "setup.cfg").read_text().split("install_requires =")[1].split("\n\n")[0]
+    assert requirements.split() == ["numpy>=1.26"]
